@@ -1,0 +1,3 @@
+module github.com/wasmctl/wasmctl/sdk
+
+go 1.24

@@ -237,8 +237,8 @@ CREATE TABLE index_filters (
 	updated_at BIGINT NOT NULL,
 	search tsvector NOT NULL DEFAULT ''::tsvector
 );
-CREATE INDEX index_filters_updated ON index_filters(updated_at);
-CREATE INDEX index_filters_pulls ON index_filters(pulls, updated_at);
+CREATE INDEX index_filters_updated ON index_filters(updated_at, id);
+CREATE INDEX index_filters_pulls ON index_filters(pulls, updated_at, id);
 CREATE INDEX index_filters_namespace ON index_filters(namespace);
 CREATE INDEX index_filters_search ON index_filters USING GIN (search);
 CREATE TABLE index_versions (
@@ -385,14 +385,14 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	orderArgs := []any{}
 	switch q.Sort {
 	case SortRecent:
-		order = "f.updated_at DESC, f.repository"
+		order = "f.updated_at DESC, f.id DESC"
 	case SortPopular:
-		order = "f.pulls DESC, f.updated_at DESC, f.repository"
+		order = "f.pulls DESC, f.updated_at DESC, f.id DESC"
 	case SortName:
 		order = "f.repository"
 	default:
 		if rank == "" {
-			order = "f.updated_at DESC, f.repository"
+			order = "f.updated_at DESC, f.id DESC"
 		} else {
 			order = rank + ", f.pulls DESC, f.repository"
 			if ix.pg() {

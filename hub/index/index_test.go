@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/wasmctl/wasmctl/hub/db"
 	"github.com/wasmctl/wasmctl/hub/db/dbtest"
 	"github.com/wasmctl/wasmctl/hub/index"
 	"github.com/wasmctl/wasmctl/hub/index/indextest"
 	"github.com/wasmctl/wasmctl/internal/sharedtest"
 	"github.com/wasmctl/wasmctl/internal/testregistry"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestMain(m *testing.M) {
@@ -115,14 +115,14 @@ func fixture(t *testing.T, ix *index.Index, reg *testregistry.Registry) map[stri
 		{"acme/rate-limit", "v1.0.0", indextest.Image{Variant: indextest.Compat, Wasm: abi20,
 			README: "# Rate limit\nOld readme.", Annotations: map[string]string{
 				ocispec.AnnotationDescription: "Token-bucket rate limiting per client IP",
-				"io.wasmctl.categories":        "traffic, security"}}},
+				"io.wasmctl.categories":       "traffic, security"}}},
 		{"acme/rate-limit", "v1.1.0", indextest.Image{Variant: indextest.Compat, Wasm: abi21,
 			README: "# Rate limit\nLimits **requests**.", Schema: `{"type":"object","properties":{"rps":{"type":"integer","description":"requests per second"}}}`,
 			Annotations: map[string]string{
 				ocispec.AnnotationDescription: "Token-bucket rate limiting per client IP",
 				ocispec.AnnotationLicenses:    "Apache-2.0",
 				ocispec.AnnotationSource:      "https://example.com/acme/rate-limit",
-				"io.wasmctl.categories":        "traffic, security"}}},
+				"io.wasmctl.categories":       "traffic, security"}}},
 		{"acme/jwt-auth", "1.0", indextest.Image{Variant: indextest.OCI, Wasm: abi21, Annotations: map[string]string{
 			ocispec.AnnotationDescription: "Verifies JWT bearer tokens", "io.wasmctl.categories": "security,auth"}}},
 		{"bob/add-header", "latest", indextest.Image{Variant: indextest.Plain, Wasm: abi20, Annotations: map[string]string{
@@ -185,7 +185,7 @@ func TestIndexFollowsPushesAndDeletes(t *testing.T) {
 			det.Versions[0].Digest != descs["acme/rate-limit:v1.1.0"].Digest.String() || det.Versions[0].Size <= det.Versions[0].WasmSize {
 			t.Fatalf("versions = %+v", det.Versions)
 		}
-		for repo, format := range map[string]string{"acme/jwt-auth": "oci", "bob/add-header": "plain"} {
+		for repo, format := range map[string]string{"acme/jwt-auth": "oci", "bob/add-header": "artifact"} {
 			vs, err := ix.Versions(ctx, repo, nil)
 			if err != nil || len(vs) != 1 || vs[0].Format != format {
 				t.Errorf("Versions(%s) = %+v, %v; want one %s version", repo, vs, err, format)

@@ -27,7 +27,7 @@ type Source interface {
 
 // Repository is read access to one repository.
 type Repository interface {
-	content.Fetcher
+	content.ReadOnlyStorage
 	// Resolve turns a tag into the descriptor of its manifest.
 	Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error)
 	// Tags calls fn with pages of the repository's tags after last.
@@ -82,12 +82,12 @@ func splitRepo(repo string) (ns, name string) {
 // referrers hang off a filter without being versions of it. A manifest that
 // carries no wasm module removes the tag from the index (it no longer names
 // a filter). It is safe to call again for the same push.
-func (ix *Index) ManifestPushed(ctx context.Context, repo Fetcher, name, tag string, desc ocispec.Descriptor) error {
+func (ix *Index) ManifestPushed(ctx context.Context, repo content.ReadOnlyStorage, name, tag string, desc ocispec.Descriptor) error {
 	if tag == "" {
 		return nil
 	}
 	img, err := ix.inspect(ctx, repo, desc)
-	if errors.Is(err, errNotFilter) {
+	if isNoModule(err) {
 		return ix.TagDeleted(ctx, name, tag)
 	}
 	if err != nil {
@@ -95,9 +95,6 @@ func (ix *Index) ManifestPushed(ctx context.Context, repo Fetcher, name, tag str
 	}
 	return ix.put(ctx, name, tag, desc, img, ix.now())
 }
-
-// Fetcher reads blobs and manifests by descriptor (oras-go's content.Fetcher).
-type Fetcher = content.Fetcher
 
 // put writes one version and refreshes its filter, in one transaction.
 func (ix *Index) put(ctx context.Context, repo, tag string, desc ocispec.Descriptor, img *Image, pushed time.Time) error {
@@ -320,7 +317,7 @@ func (ix *Index) Reindex(ctx context.Context, src Source, report func(repo, tag 
 					img, err := ix.inspect(ctx, repo, desc)
 					if err != nil {
 						st.Skipped++
-						if !errors.Is(err, errNotFilter) {
+						if !isNoModule(err) {
 							seen[key] = true
 							if report != nil {
 								report(name, tag, err)

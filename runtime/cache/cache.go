@@ -108,9 +108,9 @@ type Module struct {
 
 // Stats counts cache events since Open.
 type Stats struct {
-	Hits, Misses                    uint64
-	FetchOK, FetchFailed, Checksum  uint64
-	Corrupt                         uint64
+	Hits, Misses                   uint64
+	FetchOK, FetchFailed, Checksum uint64
+	Corrupt                        uint64
 }
 
 // Cache is a content-addressed module cache. It is safe for concurrent use.

@@ -9,20 +9,20 @@ import (
 // plugin defines with proxy_define_metric) and cache metrics are collected
 // from their owners at scrape time.
 type metrics struct {
-	reg             *prometheus.Registry
-	requests        *prometheus.CounterVec
-	routeRequests   *prometheus.CounterVec
-	duration        *prometheus.HistogramVec
-	active          *prometheus.GaugeVec
-	upstreamErrors  *prometheus.CounterVec
-	noRoute         *prometheus.CounterVec
-	reloads         *prometheus.CounterVec
-	reloadSeconds   prometheus.Histogram
-	tcpConns        *prometheus.CounterVec
-	tcpActive       *prometheus.GaugeVec
-	tcpBytes        *prometheus.CounterVec
-	generation      prometheus.Gauge
-	drainingGens    prometheus.Gauge
+	reg            *prometheus.Registry
+	requests       *prometheus.CounterVec
+	routeRequests  *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	active         *prometheus.GaugeVec
+	upstreamErrors *prometheus.CounterVec
+	noRoute        *prometheus.CounterVec
+	reloads        *prometheus.CounterVec
+	reloadSeconds  prometheus.Histogram
+	tcpConns       *prometheus.CounterVec
+	tcpActive      *prometheus.GaugeVec
+	tcpBytes       *prometheus.CounterVec
+	generation     prometheus.Gauge
+	drainingGens   prometheus.Gauge
 }
 
 func newMetrics() *metrics {

@@ -167,14 +167,22 @@ clusters:
 		t.Fatalf("round robin over 2 endpoints gave %v, want 5 each", seen)
 	}
 	bHealthy.Store(false)
-	waitFor(t, func() bool { _, body := get(t, base+"/", nil); _, body2 := get(t, base+"/", nil); return body == "a" && body2 == "a" })
+	waitFor(t, func() bool {
+		_, body := get(t, base+"/", nil)
+		_, body2 := get(t, base+"/", nil)
+		return body == "a" && body2 == "a"
+	})
 	for range 6 {
 		if _, body := get(t, base+"/", nil); body != "a" {
 			t.Fatalf("an unhealthy endpoint got traffic")
 		}
 	}
 	bHealthy.Store(true)
-	waitFor(t, func() bool { _, body := get(t, base+"/", nil); _, body2 := get(t, base+"/", nil); return body == "b" || body2 == "b" })
+	waitFor(t, func() bool {
+		_, body := get(t, base+"/", nil)
+		_, body2 := get(t, base+"/", nil)
+		return body == "b" || body2 == "b"
+	})
 }
 
 func waitFor(t *testing.T, cond func() bool) {

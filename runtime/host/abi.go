@@ -36,15 +36,15 @@ const (
 
 // Buffer types (proxy_buffer_type_t).
 const (
-	bufHTTPRequestBody   = 0
-	bufHTTPResponseBody  = 1
-	bufDownstreamData    = 2
-	bufUpstreamData      = 3
-	bufHTTPCallResponse  = 4
-	bufGRPCMessage       = 5
-	bufVMConfiguration   = 6
-	bufPluginConfig      = 7
-	bufForeignArguments  = 8
+	bufHTTPRequestBody  = 0
+	bufHTTPResponseBody = 1
+	bufDownstreamData   = 2
+	bufUpstreamData     = 3
+	bufHTTPCallResponse = 4
+	bufGRPCMessage      = 5
+	bufVMConfiguration  = 6
+	bufPluginConfig     = 7
+	bufForeignArguments = 8
 )
 
 // Map types (proxy_map_type_t).

@@ -25,13 +25,13 @@ type fn struct {
 func (f *fn) ok() bool { return f != nil && f.f != nil }
 
 type funcs struct {
-	alloc                                          *fn
-	contextCreate, vmStart, configure, validate    *fn
-	tick, queueReady, foreign, done, log, delete   *fn
-	newConn, downData, upData, downClose, upClose  *fn
-	reqHeaders, reqBody, reqTrailers               *fn
-	respHeaders, respBody, respTrailers            *fn
-	httpCallResp                                   *fn
+	alloc                                           *fn
+	contextCreate, vmStart, configure, validate     *fn
+	tick, queueReady, foreign, done, log, delete    *fn
+	newConn, downData, upData, downClose, upClose   *fn
+	reqHeaders, reqBody, reqTrailers                *fn
+	respHeaders, respBody, respTrailers             *fn
+	httpCallResp                                    *fn
 	grpcInitMD, grpcTrailMD, grpcReceive, grpcClose *fn
 }
 

@@ -69,21 +69,21 @@ const (
 
 // PluginStatus is a snapshot for an admin endpoint.
 type PluginStatus struct {
-	Name         string        `json:"name"`
-	RootID       string        `json:"root_id"`
-	VMID         string        `json:"vm_id"`
-	Digest       string        `json:"digest"`
-	ABI          ABIVersion    `json:"abi"`
-	State        string        `json:"state"` // running, degraded (some VMs down), down, closed
-	FailStrategy string        `json:"fail_strategy"`
-	Instances    int           `json:"instances"`
-	Live         int           `json:"live"`
-	Streams      int           `json:"streams"`
-	Crashes      uint64        `json:"crashes"`
-	Rebuilds     uint64        `json:"rebuilds"`
-	LastError    string        `json:"last_error,omitempty"`
-	LastErrorAt  time.Time     `json:"last_error_at,omitzero"`
-	Started      time.Time     `json:"started"`
+	Name         string          `json:"name"`
+	RootID       string          `json:"root_id"`
+	VMID         string          `json:"vm_id"`
+	Digest       string          `json:"digest"`
+	ABI          ABIVersion      `json:"abi"`
+	State        string          `json:"state"` // running, degraded (some VMs down), down, closed
+	FailStrategy string          `json:"fail_strategy"`
+	Instances    int             `json:"instances"`
+	Live         int             `json:"live"`
+	Streams      int             `json:"streams"`
+	Crashes      uint64          `json:"crashes"`
+	Rebuilds     uint64          `json:"rebuilds"`
+	LastError    string          `json:"last_error,omitempty"`
+	LastErrorAt  time.Time       `json:"last_error_at,omitzero"`
+	Started      time.Time       `json:"started"`
 	Slots        []InstanceState `json:"slots"`
 }
 

@@ -361,13 +361,25 @@ func (s *HTTPStream) OnResponseTrailers(t Pairs) Result {
 func (s *HTTPStream) RequestHeaders() Pairs { s.lock(); defer s.unlock(); return s.reqHeaders.Clone() }
 
 // RequestTrailers returns a copy of the request trailers.
-func (s *HTTPStream) RequestTrailers() Pairs { s.lock(); defer s.unlock(); return s.reqTrailers.Clone() }
+func (s *HTTPStream) RequestTrailers() Pairs {
+	s.lock()
+	defer s.unlock()
+	return s.reqTrailers.Clone()
+}
 
 // ResponseHeaders returns a copy of the response headers.
-func (s *HTTPStream) ResponseHeaders() Pairs { s.lock(); defer s.unlock(); return s.respHeaders.Clone() }
+func (s *HTTPStream) ResponseHeaders() Pairs {
+	s.lock()
+	defer s.unlock()
+	return s.respHeaders.Clone()
+}
 
 // ResponseTrailers returns a copy of the response trailers.
-func (s *HTTPStream) ResponseTrailers() Pairs { s.lock(); defer s.unlock(); return s.respTrailers.Clone() }
+func (s *HTTPStream) ResponseTrailers() Pairs {
+	s.lock()
+	defer s.unlock()
+	return s.respTrailers.Clone()
+}
 
 // TakeRequestBody returns the buffered request body and empties the buffer.
 func (s *HTTPStream) TakeRequestBody() []byte {

@@ -37,26 +37,26 @@ type ops interface {
 type reqOps struct{ s *host.HTTPStream }
 
 func (o reqOps) headers(h host.Pairs, eos bool) host.Result { return o.s.OnRequestHeaders(h, eos) }
-func (o reqOps) body(c []byte, eos bool) host.Result      { return o.s.OnRequestBody(c, eos) }
-func (o reqOps) buffer(c []byte)                          { o.s.BufferRequestBody(c) }
-func (o reqOps) trailers(t host.Pairs) host.Result        { return o.s.OnRequestTrailers(t) }
-func (o reqOps) takeHeaders() host.Pairs                  { return o.s.RequestHeaders() }
-func (o reqOps) takeBody() []byte                         { return o.s.TakeRequestBody() }
-func (o reqOps) takeTrailers() host.Pairs                 { return o.s.RequestTrailers() }
-func (o reqOps) wait(ctx context.Context) host.Result     { return o.s.Wait(ctx, host.Request) }
-func (o reqOps) poll() (host.Result, bool)                { return o.s.Poll(host.Request) }
+func (o reqOps) body(c []byte, eos bool) host.Result        { return o.s.OnRequestBody(c, eos) }
+func (o reqOps) buffer(c []byte)                            { o.s.BufferRequestBody(c) }
+func (o reqOps) trailers(t host.Pairs) host.Result          { return o.s.OnRequestTrailers(t) }
+func (o reqOps) takeHeaders() host.Pairs                    { return o.s.RequestHeaders() }
+func (o reqOps) takeBody() []byte                           { return o.s.TakeRequestBody() }
+func (o reqOps) takeTrailers() host.Pairs                   { return o.s.RequestTrailers() }
+func (o reqOps) wait(ctx context.Context) host.Result       { return o.s.Wait(ctx, host.Request) }
+func (o reqOps) poll() (host.Result, bool)                  { return o.s.Poll(host.Request) }
 
 type respOps struct{ s *host.HTTPStream }
 
 func (o respOps) headers(h host.Pairs, eos bool) host.Result { return o.s.OnResponseHeaders(h, eos) }
-func (o respOps) body(c []byte, eos bool) host.Result      { return o.s.OnResponseBody(c, eos) }
-func (o respOps) buffer(c []byte)                          { o.s.BufferResponseBody(c) }
-func (o respOps) trailers(t host.Pairs) host.Result        { return o.s.OnResponseTrailers(t) }
-func (o respOps) takeHeaders() host.Pairs                  { return o.s.ResponseHeaders() }
-func (o respOps) takeBody() []byte                         { return o.s.TakeResponseBody() }
-func (o respOps) takeTrailers() host.Pairs                 { return o.s.ResponseTrailers() }
-func (o respOps) wait(ctx context.Context) host.Result     { return o.s.Wait(ctx, host.Response) }
-func (o respOps) poll() (host.Result, bool)                { return o.s.Poll(host.Response) }
+func (o respOps) body(c []byte, eos bool) host.Result        { return o.s.OnResponseBody(c, eos) }
+func (o respOps) buffer(c []byte)                            { o.s.BufferResponseBody(c) }
+func (o respOps) trailers(t host.Pairs) host.Result          { return o.s.OnResponseTrailers(t) }
+func (o respOps) takeHeaders() host.Pairs                    { return o.s.ResponseHeaders() }
+func (o respOps) takeBody() []byte                           { return o.s.TakeResponseBody() }
+func (o respOps) takeTrailers() host.Pairs                   { return o.s.ResponseTrailers() }
+func (o respOps) wait(ctx context.Context) host.Result       { return o.s.Wait(ctx, host.Response) }
+func (o respOps) poll() (host.Result, bool)                  { return o.s.Poll(host.Response) }
 
 // terminal ends a stream early: a local reply, a reset, or a wait error.
 type terminal struct {

@@ -44,6 +44,7 @@ type cluster struct {
 	key       string // JSON of the configuration; equal keys are interchangeable
 	cfg       config.Cluster
 	endpoints []*endpoint
+	byAddr    map[string]*endpoint
 	rr        atomic.Uint64
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
@@ -54,12 +55,6 @@ type cluster struct {
 	refs      atomic.Int32
 }
 
-type ctxKey int
-
-const (
-	endpointKey ctxKey = iota
-	clusterKey
-)
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
@@ -75,8 +70,10 @@ func clusterKeyOf(c config.Cluster) string {
 
 func newCluster(c config.Cluster, m *metrics, log *slog.Logger) *cluster {
 	cl := &cluster{name: c.Name, key: clusterKeyOf(c), cfg: c, m: m, log: log.With("cluster", c.Name), done: make(chan struct{})}
+	cl.byAddr = map[string]*endpoint{}
 	for _, a := range c.Endpoints {
 		e := &endpoint{addr: a, url: &url.URL{Scheme: "http", Host: a}}
+		cl.byAddr[a] = e
 		e.healthy.Store(true) // healthy until a check says otherwise (Envoy's default)
 		cl.endpoints = append(cl.endpoints, e)
 	}
@@ -95,7 +92,7 @@ func newCluster(c config.Cluster, m *metrics, log *slog.Logger) *cluster {
 	}
 	cl.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			e := pr.In.Context().Value(endpointKey).(*endpoint)
+			e := cl.pick()
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = e.addr
 			pr.Out.Host = pr.In.Host
@@ -105,7 +102,7 @@ func newCluster(c config.Cluster, m *metrics, log *slog.Logger) *cluster {
 		BufferPool:   bufferPool{},
 		ErrorHandler: cl.errorHandler,
 		ModifyResponse: func(resp *http.Response) error {
-			if e, ok := resp.Request.Context().Value(endpointKey).(*endpoint); ok && e.dialFails.Load() != 0 {
+			if e := cl.byAddr[resp.Request.URL.Host]; e != nil && e.dialFails.Load() != 0 {
 				e.dialFails.Store(0)
 			}
 			return nil
@@ -141,19 +138,16 @@ func (c *cluster) serve(w http.ResponseWriter, r *http.Request, timeout time.Dur
 	if timeout <= 0 {
 		timeout = c.cfg.Timeout.D()
 	}
-	ctx := r.Context()
 	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
+		r = r.WithContext(ctx)
 	}
-	e := c.pick()
-	ctx = context.WithValue(ctx, endpointKey, e)
-	c.proxy.ServeHTTP(w, r.WithContext(ctx))
+	c.proxy.ServeHTTP(w, r)
 }
 
 func (c *cluster) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	e, _ := r.Context().Value(endpointKey).(*endpoint)
+	e := c.byAddr[r.URL.Host] // r is the outgoing request
 	code, kind := http.StatusBadGateway, "connect"
 	var ne net.Error
 	switch {

@@ -55,7 +55,6 @@ type cluster struct {
 	refs      atomic.Int32
 }
 
-
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 type bufferPool struct{}

@@ -120,7 +120,9 @@ func New(cfg Config) (*UI, error) {
 	e.GET("/settings/tokens", u.requireLogin, u.tokensPage)
 	e.POST("/settings/tokens", u.requireLogin, u.csrf, u.createToken)
 	e.POST("/settings/tokens/:id/revoke", u.requireLogin, u.csrf, u.revokeToken)
-	e.NoRoute(func(c *gin.Context) { u.errorPage(c, http.StatusNotFound, "Page not found", "There is nothing at this address.") })
+	e.NoRoute(func(c *gin.Context) {
+		u.errorPage(c, http.StatusNotFound, "Page not found", "There is nothing at this address.")
+	})
 	e.NoMethod(func(c *gin.Context) { u.errorPage(c, http.StatusMethodNotAllowed, "Method not allowed", "") })
 	u.engine = e
 	return u, nil

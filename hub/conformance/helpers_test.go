@@ -1,0 +1,5 @@
+package conformance
+
+import "time"
+
+var timeZero time.Time

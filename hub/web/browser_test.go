@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,24 @@ func TestBrowserJourney(t *testing.T) {
 		return n
 	}
 
+	// WASMCTL_SCREENSHOTS=DIR saves a full-page PNG of each step.
+	shot := func(name string) {
+		t.Helper()
+		dir := os.Getenv("WASMCTL_SCREENSHOTS")
+		if dir == "" {
+			return
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	do("open the login page", chromedp.Navigate(base+"/"))
+	shot("1-explore-anonymous")
 	do("log in from the header link",
 		chromedp.Navigate(base+"/"),
 		chromedp.Click(chromedp.CSS(`a[href="/login"]`), chromedp.NodeVisible),
@@ -91,17 +110,20 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/logout"]`)),
 	)
+	shot("2-after-login")
 	do("search",
 		chromedp.Navigate(base+"/"),
 		chromedp.SendKeys(chromedp.CSS(`#q`), "rate"),
 		chromedp.Submit(chromedp.CSS(`#q`)),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/filters/acme/rate-limit"]`)),
 	)
+	shot("3-search")
 	cards := eval(`document.querySelectorAll(".cards .card").length`)
 	do("open the filter page",
 		chromedp.Click(chromedp.CSS(`a[href="/filters/acme/rate-limit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#versions`)),
 	)
+	shot("4-filter")
 	heading, readme := text(`#f-h`), text(`.markdown h1`)
 	versions := eval(`document.querySelectorAll("#versions tbody tr").length`)
 	hostile := eval(`document.querySelectorAll(".markdown script, .markdown img[onerror], .markdown a[href^=javascript]").length`)
@@ -117,6 +139,11 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#new-token`)),
 	)
 	secret := text(`#new-token`)
+	shot("5-token-created")
+	do("open a namespace page", chromedp.Navigate(base+"/namespaces/acme"))
+	shot("6-namespace")
+	do("open the login page", chromedp.Navigate(base+"/login"))
+	shot("7-login")
 	if cards != 1 {
 		t.Errorf("search for 'rate' shows %d cards, want 1", cards)
 	}

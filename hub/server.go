@@ -8,16 +8,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/wasmctl/wasmctl/hub/api"
 	"github.com/wasmctl/wasmctl/hub/auth"
 	"github.com/wasmctl/wasmctl/hub/db"
 	"github.com/wasmctl/wasmctl/hub/index"
 	"github.com/wasmctl/wasmctl/hub/registry"
+	"github.com/wasmctl/wasmctl/hub/web"
 )
 
 // Options are the programmatic knobs of [New] that do not belong in a
@@ -96,6 +99,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if s.Index, err = index.Open(ctx, d, index.Options{Private: s.Auth.Private}); err != nil {
 		return fail(err)
 	}
+	s.Auth.OnVisibilityChange(s.Index.SetPrivate)
 	s.Registry, err = registry.New(ctx, registry.Config{
 		Driver:        cfg.Storage.Driver,
 		Parameters:    cfg.Storage.Parameters,
@@ -109,7 +113,16 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	s.handler = s.routes()
+	ui, err := web.New(web.Config{Index: s.Index, Auth: s.Auth, RegistryHost: registryHost(cfg.BaseURL),
+		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), Logger: log})
+	if err != nil {
+		return fail(err)
+	}
+	apiHandler, err := api.New(api.Config{Index: s.Index, Auth: s.Auth, Logger: log})
+	if err != nil {
+		return fail(err)
+	}
+	s.handler = s.routes(ui, apiHandler)
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	s.wg.Add(2)
@@ -118,8 +131,16 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// registryHost returns the host of an external base URL ("" for none).
+func registryHost(base string) string {
+	if u, err := url.Parse(base); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
 // routes builds the hub's handler.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes(ui, apiHandler http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	reg := s.Auth.RegistryMiddleware(s.pullCounter(s.Registry))
 	mux.Handle("/v2/", reg)
@@ -132,21 +153,9 @@ func (s *Server) routes() http.Handler {
 		}
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("/", placeholder())
+	mux.Handle(api.Prefix, apiHandler)
+	mux.Handle("/", ui)
 	return mux
-}
-
-// placeholder answers for the web UI and JSON API until hub/web and hub/api
-// are wired in.
-func placeholder() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "wasmctl hub: the OCI registry is at /v2/ (login with 'wasmctl login HOST').\n")
-	})
 }
 
 // ServeHTTP serves the whole hub.

@@ -147,7 +147,27 @@ func (s *Service) SetPrivate(ctx context.Context, user, repo string, private boo
 	}
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO auth_repositories (name, namespace, private, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET private = excluded.private`), repo, Namespace(repo), p, now())
-	return err
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	hooks := s.visHooks
+	s.mu.Unlock()
+	for _, h := range hooks {
+		if err := h(ctx, repo, private); err != nil {
+			return fmt.Errorf("auth: visibility of %s changed but a listener failed: %w", repo, err)
+		}
+	}
+	return nil
+}
+
+// OnVisibilityChange registers fn to be called after every successful
+// [Service.SetPrivate], so that copies of the flag (the search index)
+// follow it.
+func (s *Service) OnVisibilityChange(fn func(ctx context.Context, repo string, private bool) error) {
+	s.mu.Lock()
+	s.visHooks = append(s.visHooks, fn)
+	s.mu.Unlock()
 }
 
 // Private reports whether repo is private. Unknown repositories are public

@@ -94,6 +94,7 @@ type Service struct {
 
 	mu        sync.Mutex
 	basicSeen map[[32]byte]basicEntry // verified basic credentials, to skip bcrypt on every request
+	visHooks  []func(ctx context.Context, repo string, private bool) error
 }
 
 type basicEntry struct {

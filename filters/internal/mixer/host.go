@@ -1,0 +1,78 @@
+package mixer
+
+import (
+	"time"
+
+	"github.com/wasmctl/wasmctl/sdk/proxywasm"
+	"github.com/wasmctl/wasmctl/sdk/proxywasm/types"
+)
+
+// HostSource reads properties and the current stream's headers through the
+// SDK. The zero value is ready to use inside any HTTP callback.
+type HostSource struct{}
+
+// Property implements Source with proxy_get_property.
+func (HostSource) Property(path ...string) ([]byte, bool) {
+	b, err := proxywasm.GetProperty(path)
+	return b, err == nil
+}
+
+// RequestHeader implements Source with proxy_get_header_map_value.
+func (HostSource) RequestHeader(name string) (string, bool) {
+	v, err := proxywasm.GetHttpRequestHeader(name)
+	return v, err == nil
+}
+
+// ResponseHeader implements Source with proxy_get_header_map_value.
+func (HostSource) ResponseHeader(name string) (string, bool) {
+	v, err := proxywasm.GetHttpResponseHeader(name)
+	return v, err == nil
+}
+
+// LoadPluginConfig reads the plugin configuration, validates it against
+// schema and decodes it into v.
+func LoadPluginConfig(schema *Schema, v any) error {
+	data, err := proxywasm.GetPluginConfiguration()
+	if err != nil && err != types.ErrorStatusNotFound {
+		data = nil
+	}
+	return DecodeConfig(schema, data, v)
+}
+
+// HandlerName returns configured when set, else the plugin_name property,
+// else fallback: the "<handler>" part of Mixer denial bodies.
+func HandlerName(configured, fallback string) string {
+	if configured != "" {
+		return configured
+	}
+	if b, err := proxywasm.GetProperty([]string{"plugin_name"}); err == nil && len(b) > 0 {
+		return string(b)
+	}
+	return fallback
+}
+
+// Clock returns the current time in Unix nanoseconds. With a property path
+// configured (the filters' "time_property" option, for deterministic tests
+// and replays) it reads that property, an int64 in nanoseconds; otherwise,
+// or when the property is absent, it uses the wall clock.
+func Clock(property []string) int64 {
+	if len(property) > 0 {
+		if b, err := proxywasm.GetProperty(property); err == nil {
+			if v, ok := Decode(b, "int"); ok {
+				return v.I
+			}
+		}
+	}
+	return time.Now().UnixNano()
+}
+
+// Deny sends Mixer's local reply for a failed check: the HTTP status mapped
+// from code and the body "<CODE>:<handler>:<message>". It returns
+// ActionPause, which the caller returns from the callback.
+func Deny(code Code, handler, message string, headers [][2]string) types.Action {
+	body := Body(code, handler, message)
+	if err := proxywasm.SendHttpResponse(code.HTTPStatus(), headers, []byte(body), -1); err != nil {
+		proxywasm.LogErrorf("%s: send local response: %v", handler, err)
+	}
+	return types.ActionPause
+}

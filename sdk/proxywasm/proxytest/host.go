@@ -17,7 +17,9 @@ func (h *hostEmulator) ProxyLog(level internal.LogLevel, msg string) internal.St
 		return internal.StatusBadArgument
 	}
 	msg = strings.Clone(msg)
-	log.Printf("proxy_%s_log: %s", level, msg)
+	if !h.quiet {
+		log.Printf("proxy_%s_log: %s", level, msg)
+	}
 	h.logs[level] = append(h.logs[level], msg)
 	return internal.StatusOK
 }

@@ -274,6 +274,8 @@ type hostEmulator struct {
 
 	httpStreams map[uint32]*httpStreamState
 	tcpStreams  map[uint32]*tcpStreamState
+
+	quiet bool // do not echo plugin logs (benchmarks)
 }
 
 type calloutResponse struct {

@@ -133,6 +133,11 @@ type wasmVMContext struct {
 	stack      [8]uint64
 	allocStack [1]uint64
 	closeOnce  sync.Once
+
+	// Fault injection for the SDK's own tests: corrupt rewrites every buffer
+	// handed to the guest, shortBy over-reports its size.
+	corrupt func([]byte) []byte
+	shortBy uint32
 }
 
 var (
@@ -400,6 +405,9 @@ func viewString(mod api.Module, ptr, size uint32) (string, bool) {
 // calling the allocator.
 func (w *wasmVMContext) writeOut(ctx context.Context, mod api.Module, data []byte, ptrPtr, sizePtr uint32) internal.Status {
 	mem := mod.Memory()
+	if w.corrupt != nil {
+		data = w.corrupt(data)
+	}
 	if len(data) == 0 {
 		if !mem.WriteUint32Le(ptrPtr, 0) || !mem.WriteUint32Le(sizePtr, 0) {
 			return internal.StatusInvalidMemoryAccess
@@ -411,7 +419,7 @@ func (w *wasmVMContext) writeOut(ctx context.Context, mod api.Module, data []byt
 		return internal.StatusInternalFailure
 	}
 	p := uint32(w.allocStack[0])
-	if p == 0 || !mem.Write(p, data) || !mem.WriteUint32Le(ptrPtr, p) || !mem.WriteUint32Le(sizePtr, uint32(len(data))) {
+	if p == 0 || !mem.Write(p, data) || !mem.WriteUint32Le(ptrPtr, p) || !mem.WriteUint32Le(sizePtr, uint32(len(data))+w.shortBy) {
 		return internal.StatusInvalidMemoryAccess
 	}
 	return internal.StatusOK

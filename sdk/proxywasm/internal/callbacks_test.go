@@ -1,0 +1,93 @@
+package internal
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/wasmctl/wasmctl/sdk/proxywasm/types"
+)
+
+// recordingHost is a Host that records logs and answers header reads; the
+// other methods come from the embedded nil interface and must not be called.
+type recordingHost struct {
+	Host
+	logs []string
+}
+
+func (h *recordingHost) ProxyLog(level LogLevel, msg string) Status {
+	h.logs = append(h.logs, level.String()+": "+msg)
+	return StatusOK
+}
+
+func (h *recordingHost) ProxyAddHeaderMapValue(MapType, string, string) Status { return StatusOK }
+
+type testVM struct{ types.DefaultVMContext }
+
+func (*testVM) NewPluginContext(uint32) types.PluginContext { return &testPlugin{} }
+
+type testPlugin struct{ types.DefaultPluginContext }
+
+func (*testPlugin) NewHttpContext(uint32) types.HttpContext { return &testHTTP{} }
+
+type testHTTP struct{ types.DefaultHttpContext }
+
+func (*testHTTP) OnHttpRequestHeaders(int, bool) types.Action {
+	ProxyAddHeaderMapValue(MapTypeHttpRequestHeaders, "x-key", "value")
+	return types.ActionContinue
+}
+
+func (*testHTTP) OnHttpResponseHeaders(int, bool) types.Action { panic("bad filter") }
+
+func withState(t *testing.T, h Host) {
+	t.Helper()
+	s := NewState(&testVM{})
+	s.Host = h
+	prev := Swap(s)
+	t.Cleanup(func() { Swap(prev) })
+	ProxyOnContextCreate(1, 0)
+	ProxyOnContextCreate(2, 1)
+}
+
+// TestDispatchDoesNotAllocate checks the SDK side of a callback: finding the
+// context and calling the user's method, plus adding a header, allocate
+// nothing. (The wasm-side proof is TestGuestAllocations in proxytest.)
+func TestDispatchDoesNotAllocate(t *testing.T) {
+	withState(t, &recordingHost{})
+	if n := testing.AllocsPerRun(1000, func() { ProxyOnRequestHeaders(2, 3, true) }); n != 0 {
+		t.Errorf("dispatch + add header allocates %v times per call", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() { ProxyOnRequestTrailers(2, 0) }); n != 0 {
+		t.Errorf("no-op dispatch allocates %v times per call", n)
+	}
+}
+
+func TestPanicIsLoggedAtCriticalThenRepanics(t *testing.T) {
+	h := &recordingHost{}
+	withState(t, h)
+	defer func() {
+		r := recover()
+		if r != "bad filter" {
+			t.Errorf("recovered %v, want the filter's panic value", r)
+		}
+		if len(h.logs) != 1 || !strings.HasPrefix(h.logs[0], "critical: panic in proxy_on_response_headers: bad filter\n") ||
+			!strings.Contains(h.logs[0], "OnHttpResponseHeaders") {
+			t.Errorf("logs = %q", h.logs)
+		}
+	}()
+	ProxyOnResponseHeaders(2, 0, false)
+	t.Error("no panic")
+}
+
+func TestUnknownContextsContinue(t *testing.T) {
+	withState(t, &recordingHost{})
+	if a := ProxyOnRequestHeaders(99, 1, true); a != types.ActionContinue {
+		t.Errorf("unknown HTTP context: %v", a)
+	}
+	if a := ProxyOnDownstreamData(99, 1, false); a != types.ActionContinue {
+		t.Errorf("unknown TCP context: %v", a)
+	}
+	ProxyOnTick(99)
+	ProxyOnHttpCallResponse(1, 42, 0, 0, 0)
+	ProxyOnGrpcClose(1, 42, 0)
+	ProxyOnDelete(99)
+}

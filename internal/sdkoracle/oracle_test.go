@@ -270,10 +270,11 @@ func oracleWasm(t *testing.T) []byte {
 
 // testEvent is one line of go test -json.
 type testEvent struct {
-	Action  string
-	Package string
-	Test    string
-	Output  string
+	Action     string
+	Package    string
+	ImportPath string // set on "build-output" and "build-fail" events
+	Test       string
+	Output     string
 }
 
 type testResult struct {
@@ -295,12 +296,17 @@ func parseEvents(t *testing.T, out []byte) map[string]*pkgResult {
 	for sc.Scan() {
 		var ev testEvent
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			continue // not an event (build output is on stderr anyway)
+			continue // not an event
 		}
-		p := pkgs[ev.Package]
+		pkg := ev.Package
+		if ev.Action == "build-output" || ev.Action == "build-fail" {
+			// ImportPath is "oracle/x" or "oracle/x [oracle/x.test]".
+			pkg, _, _ = strings.Cut(ev.ImportPath, " ")
+		}
+		p := pkgs[pkg]
 		if p == nil {
 			p = &pkgResult{tests: map[string]*testResult{}}
-			pkgs[ev.Package] = p
+			pkgs[pkg] = p
 		}
 		if ev.Test == "" {
 			p.output.WriteString(ev.Output)

@@ -228,9 +228,6 @@ func (v *validator) config(c *Config) {
 			} else if !clusters[l.Cluster] {
 				v.errf(p+".cluster", "unknown cluster %q; define it under clusters", l.Cluster)
 			}
-			if len(l.Filters) > 0 {
-				v.errf(p+".filters", "network (tcp) proxy-wasm filters are not supported yet; remove the filters or use an http listener")
-			}
 		default:
 			v.errf(p+".protocol", "unknown protocol %q; use \"http\" (HTTP/1.1 and h2c) or \"tcp\"", l.Protocol)
 		}

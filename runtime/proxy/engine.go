@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"time"
 
@@ -23,6 +24,17 @@ type Engine interface {
 	// HTTPChain returns a handler that runs plugins in order around next.
 	HTTPChain(plugins []Plugin, next http.Handler) (http.Handler, error)
 }
+
+// TCPEngine is implemented by engines that also run network (TCP) filters.
+type TCPEngine interface {
+	// TCPChain returns a function that runs plugins on one downstream
+	// connection and proxies it to upstream (host:port); it returns when
+	// the connection is done, and closes down.
+	TCPChain(plugins []Plugin, cluster string, connectTimeout time.Duration) (TCPHandler, error)
+}
+
+// TCPHandler handles one downstream connection of a TCP listener.
+type TCPHandler func(ctx context.Context, down net.Conn, upstream string)
 
 // Plugin is a started filter.
 type Plugin interface {

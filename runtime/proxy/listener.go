@@ -135,12 +135,19 @@ func (sk *socket) handleTCP(c net.Conn) {
 	if g == nil {
 		return
 	}
-	cl := g.tcp[sk.key]
+	tr := g.tcp[sk.key]
 	name := g.names[sk.key]
-	g.release()
-	if cl == nil {
+	if tr != nil && tr.handle != nil {
+		// The connection's filters must outlive it: the generation (and so
+		// its plugins) drains only when the connection ends.
+		defer g.release()
+	} else {
+		g.release()
+	}
+	if tr == nil {
 		return
 	}
+	cl := tr.cluster
 	m := sk.s.m
 	m.tcpConns.WithLabelValues(name).Inc()
 	active := m.tcpActive.WithLabelValues(name)
@@ -150,6 +157,10 @@ func (sk *socket) handleTCP(c net.Conn) {
 	defer sk.track(c, false)
 
 	e := cl.pick()
+	if tr.handle != nil {
+		tr.handle(context.Background(), c, e.addr)
+		return
+	}
 	ct := cl.cfg.ConnectTimeout.D()
 	if ct <= 0 {
 		ct = DefaultConnectTimeout

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,9 @@ type RunOptions struct {
 	PlainHTTP bool
 	// CacheDir overrides cache.dir.
 	CacheDir string
+	// CompileCacheDir overrides where compiled code is kept
+	// (default: the cache directory's compiled/).
+	CompileCacheDir string
 	// AdminAddress overrides admin.address.
 	AdminAddress string
 	// Logger receives structured logs. Nil means slog.Default().
@@ -79,12 +83,24 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
-	eng, err := NewWasmEngine(ctx, WasmEngineOptions{CompileCacheDir: filepath.Join(cacheDir, "compiled"), Logger: log.With("component", "wasm")})
+	var srv atomic.Pointer[Server] // callouts resolve clusters of the running config
+	resolver := resolverFunc(func(name string) (string, bool) {
+		if s := srv.Load(); s != nil {
+			return s.ResolveCluster(name)
+		}
+		return "", false
+	})
+	compiled := o.CompileCacheDir
+	if compiled == "" {
+		compiled = filepath.Join(cacheDir, "compiled")
+	}
+	eng, err := NewWasmEngine(ctx, WasmEngineOptions{CompileCacheDir: compiled, Logger: log.With("component", "wasm"), Clusters: resolver})
 	if err != nil {
 		return err
 	}
 	defer eng.Close(context.Background())
 	s := New(Options{Engine: eng, Cache: mc, Logger: log, Collectors: []prometheus.Collector{mc.Collector(), eng.Collector()}})
+	srv.Store(s)
 	if err := s.Apply(ctx, cfg); err != nil {
 		return err
 	}
@@ -149,6 +165,11 @@ func Run(ctx context.Context, o RunOptions) error {
 		}
 	}
 }
+
+// resolverFunc adapts a function to host.ClusterResolver.
+type resolverFunc func(name string) (string, bool)
+
+func (f resolverFunc) ResolveCluster(name string) (string, bool) { return f(name) }
 
 func cmpOr(a, b string) string {
 	if a != "" {

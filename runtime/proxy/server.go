@@ -96,12 +96,26 @@ type generation struct {
 	cfg      *config.Config
 	applied  time.Time
 	http     map[string]http.Handler // by socket key
-	tcp      map[string]*cluster     // by socket key
+	tcp      map[string]*tcpRoute    // by socket key
 	names    map[string]string       // socket key → listener name
 	clusters []*cluster
 	plugins  []*pluginRef
 	active   atomic.Int64
 	retired  atomic.Bool
+}
+
+// tcpRoute is what a TCP listener does with a connection.
+type tcpRoute struct {
+	cluster *cluster
+	handle  TCPHandler // nil without network filters
+}
+
+func pluginsOf(refs []*pluginRef) []Plugin {
+	ps := make([]Plugin, len(refs))
+	for i, r := range refs {
+		ps[i] = r.plugin
+	}
+	return ps
 }
 
 // New returns a Server that serves nothing until Apply.
@@ -168,7 +182,7 @@ func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 		s.m.reloadSeconds.Observe(d.Seconds())
 	}()
 
-	next := &generation{seq: s.seq + 1, cfg: cfg, http: map[string]http.Handler{}, tcp: map[string]*cluster{}, names: map[string]string{}}
+	next := &generation{seq: s.seq + 1, cfg: cfg, http: map[string]http.Handler{}, tcp: map[string]*tcpRoute{}, names: map[string]string{}}
 	var undo []func()
 	fail := func(e error) error {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -214,7 +228,23 @@ func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 		key := socketKey(l)
 		next.names[key] = l.Name
 		if l.Protocol == config.ProtocolTCP {
-			next.tcp[key] = byName[l.Cluster]
+			tr := &tcpRoute{cluster: byName[l.Cluster]}
+			if refs := chains[l.Name]; len(refs) > 0 {
+				te, ok := s.opts.Engine.(TCPEngine)
+				if !ok {
+					return fail(errors.New("listener " + l.Name + " has network filters but the wasm engine cannot run them"))
+				}
+				ct := tr.cluster.cfg.ConnectTimeout.D()
+				if ct <= 0 {
+					ct = DefaultConnectTimeout
+				}
+				h, err := te.TCPChain(pluginsOf(refs), l.Cluster, ct)
+				if err != nil {
+					return fail(fmt.Errorf("listener %s: building the network filter chain: %w", l.Name, err))
+				}
+				tr.handle = h
+			}
+			next.tcp[key] = tr
 			continue
 		}
 		var h http.Handler = newRouter(l, byName, s.m)
@@ -222,11 +252,7 @@ func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 			if s.opts.Engine == nil {
 				return fail(errors.New("listener " + l.Name + " has filters but this proxy has no wasm engine"))
 			}
-			ps := make([]Plugin, len(refs))
-			for i, r := range refs {
-				ps[i] = r.plugin
-			}
-			ch, err := s.opts.Engine.HTTPChain(ps, h)
+			ch, err := s.opts.Engine.HTTPChain(pluginsOf(refs), h)
 			if err != nil {
 				return fail(fmt.Errorf("listener %s: building the filter chain: %w", l.Name, err))
 			}
@@ -538,4 +564,20 @@ func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(healthDesc, prometheus.GaugeValue, v, cl.name, e.addr)
 		}
 	}
+}
+
+// ResolveCluster maps a cluster of the current configuration to the base URL
+// of one of its endpoints (round robin, healthy first), so filters can make
+// proxy_http_call and proxy_grpc_call callouts to the proxy's clusters.
+func (s *Server) ResolveCluster(name string) (string, bool) {
+	g := s.cur.Load()
+	if g == nil {
+		return "", false
+	}
+	for _, cl := range g.clusters {
+		if cl.name == name {
+			return "http://" + cl.pick().addr, true
+		}
+	}
+	return "", false
 }

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wasmctl/wasmctl/runtime/config"
 	"github.com/wasmctl/wasmctl/runtime/host"
+	"github.com/wasmctl/wasmctl/runtime/host/tcpproxy"
 	"github.com/wasmctl/wasmctl/runtime/httpfilter"
 )
 
@@ -95,6 +98,26 @@ func (e *WasmEngine) NewPlugin(ctx context.Context, spec PluginSpec) (Plugin, er
 
 // HTTPChain implements Engine.
 func (e *WasmEngine) HTTPChain(plugins []Plugin, next http.Handler) (http.Handler, error) {
+	hp, err := hostPlugins(plugins)
+	if err != nil {
+		return nil, err
+	}
+	return httpfilter.New(hp, next, httpfilter.Options{Logger: e.log}), nil
+}
+
+// TCPChain implements TCPEngine with runtime/host/tcpproxy.
+func (e *WasmEngine) TCPChain(plugins []Plugin, cluster string, connectTimeout time.Duration) (TCPHandler, error) {
+	hp, err := hostPlugins(plugins)
+	if err != nil {
+		return nil, err
+	}
+	opt := tcpproxy.Options{Logger: e.log, DialTimeout: connectTimeout, ClusterName: cluster}
+	return func(ctx context.Context, down net.Conn, upstream string) {
+		tcpproxy.Handle(ctx, down, hp, upstream, opt)
+	}, nil
+}
+
+func hostPlugins(plugins []Plugin) ([]*host.Plugin, error) {
 	hp := make([]*host.Plugin, len(plugins))
 	for i, p := range plugins {
 		wp, ok := p.(wasmPlugin)
@@ -103,7 +126,7 @@ func (e *WasmEngine) HTTPChain(plugins []Plugin, next http.Handler) (http.Handle
 		}
 		hp[i] = wp.p
 	}
-	return httpfilter.New(hp, next, httpfilter.Options{Logger: e.log}), nil
+	return hp, nil
 }
 
 // Collector exports the metrics filters define (proxy_define_metric) and

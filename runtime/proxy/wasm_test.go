@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -61,7 +62,8 @@ func runProxy(t *testing.T, cfgPath, cacheDir string, plainHTTP bool) (*Server, 
 	go func() {
 		errc <- Run(ctx, RunOptions{
 			ConfigPath: cfgPath, CacheDir: cacheDir, PlainHTTP: plainHTTP, Logger: testLogger(t),
-			Started: func(s *Server, _ string) { started <- s },
+			CompileCacheDir: compileDir(),
+			Started:         func(s *Server, _ string) { started <- s },
 		})
 	}()
 	select {
@@ -322,4 +324,112 @@ clusters: [{name: app, endpoints: [%s]}]
 func sha256Sum(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// TestCalloutsReachProxyClusters runs the SDK's http_auth_random example,
+// which asks the cluster "httpbin" before letting a request through: the
+// callout must reach the proxy's cluster of that name.
+func TestCalloutsReachProxyClusters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and compiles a Go filter")
+	}
+	wasm := wasmbuild.ForTest(t, "../../sdk/examples/http_auth_random")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.wasm")
+	os.WriteFile(p, wasm, 0o644)
+	var callouts atomic.Int64
+	// "b" hashes (FNV-32a) to an odd value: the filter answers 403;
+	// "a" hashes to an even value: the filter lets the request through.
+	body := atomic.Value{}
+	body.Store("b")
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		callouts.Add(1)
+		io.WriteString(w, body.Load().(string))
+	}))
+	defer auth.Close()
+	app := upstream(t, "app")
+	cfgPath := filepath.Join(dir, "runtime.yaml")
+	writeAtomic(t, cfgPath, fmt.Sprintf(`
+listeners:
+- name: web
+  address: 127.0.0.1:0
+  routes: [{cluster: app}]
+  filters: [{name: auth, url: "file://%s"}]
+clusters:
+- {name: app, endpoints: [%s]}
+- {name: httpbin, endpoints: [%s]}
+`, p, hostOf(app), hostOf(auth)))
+	s, stop := runProxy(t, cfgPath, t.TempDir(), false)
+	defer stop()
+	if r, b := get(t, "http://"+s.Addr("web")+"/", nil); r.StatusCode != 403 || b != "access forbidden" {
+		t.Fatalf("callout answer %q: got %d %q, want 403 (callouts %d)", "b", r.StatusCode, b, callouts.Load())
+	}
+	body.Store("a")
+	if r, b := get(t, "http://"+s.Addr("web")+"/", nil); r.StatusCode != 200 || b != "app" {
+		t.Fatalf("callout answer %q: got %d %q, want 200 from app", "a", r.StatusCode, b)
+	}
+	if callouts.Load() != 2 {
+		t.Fatalf("%d callouts reached the httpbin cluster, want 2", callouts.Load())
+	}
+}
+
+// TestNetworkFilterOnTCPListener runs the SDK's network example on a TCP
+// listener: bytes flow through it both ways, and the counter it defines
+// shows up in the proxy's Prometheus metrics.
+func TestNetworkFilterOnTCPListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and compiles a Go filter")
+	}
+	wasm := wasmbuild.ForTest(t, "../../sdk/examples/network")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "network.wasm")
+	os.WriteFile(p, wasm, 0o644)
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	cfgPath := filepath.Join(dir, "runtime.yaml")
+	writeAtomic(t, cfgPath, fmt.Sprintf(`
+listeners:
+- {name: raw, address: 127.0.0.1:0, protocol: tcp, cluster: echo, filters: [{name: net, url: "file://%s"}]}
+clusters: [{name: echo, endpoints: [%s]}]
+`, p, echo.Addr()))
+	s, stop := runProxy(t, cfgPath, t.TempDir(), false)
+	defer stop()
+	for i := range 2 {
+		c, err := net.Dial("tcp", s.Addr("raw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := fmt.Sprintf("hello %d through a network filter\n", i)
+		io.WriteString(c, msg)
+		c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || string(got) != msg {
+			t.Fatalf("echo through the filter = %q, %v", got, err)
+		}
+	}
+	waitFor(t, func() bool {
+		var b strings.Builder
+		mfs, _ := s.Gatherer().Gather()
+		for _, mf := range mfs {
+			if mf.GetName() == "proxy_wasm_go_connection_counter" {
+				for _, m := range mf.GetMetric() {
+					fmt.Fprint(&b, m.GetCounter().GetValue())
+				}
+			}
+		}
+		return b.String() == "2"
+	})
 }

@@ -46,3 +46,27 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // Nanos returns d in nanoseconds.
 func (d Duration) Nanos() int64 { return int64(d) }
+
+// Callout is an HTTP callout target in configuration (schema $defs.Callout).
+type Callout struct {
+	Cluster   string `json:"cluster"`
+	Authority string `json:"authority"`
+	Path      string `json:"path"`
+	TimeoutMs int    `json:"timeout_ms"`
+}
+
+// PathOr returns Path, or def when it is empty.
+func (c *Callout) PathOr(def string) string {
+	if c.Path == "" {
+		return def
+	}
+	return c.Path
+}
+
+// AuthorityOr returns Authority, or the cluster name when it is empty.
+func (c *Callout) AuthorityOr() string {
+	if c.Authority == "" {
+		return c.Cluster
+	}
+	return c.Authority
+}

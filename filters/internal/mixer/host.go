@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"errors"
 	"time"
 
 	"github.com/wasmctl/wasmctl/sdk/proxywasm"
@@ -75,4 +76,47 @@ func Deny(code Code, handler, message string, headers [][2]string) types.Action 
 		proxywasm.LogErrorf("%s: send local response: %v", handler, err)
 	}
 	return types.ActionPause
+}
+
+// ErrCasRetries is returned by UpdateSharedData when the compare-and-swap
+// kept failing because other VMs wrote the key concurrently.
+var ErrCasRetries = errors.New("shared data: too many CAS conflicts")
+
+// casRetries bounds UpdateSharedData's loop.
+const casRetries = 32
+
+// UpdateSharedData applies update to a shared-data key with a
+// get → modify → set-with-CAS loop, retrying on a CAS mismatch, so that
+// concurrent VM instances never lose an update. A missing key is first
+// created holding initial (proxy-wasm has no create-if-absent: that write
+// uses cas 0, and because every creator writes the same neutral initial
+// value, racing creators are harmless unless one of them overwrites an
+// update made within the microseconds between its read and its write).
+// update receives the current value and returns the new value, or
+// write=false to leave the key alone. It returns what update returned last.
+func UpdateSharedData(key string, initial []byte, update func(old []byte) (value []byte, write bool)) ([]byte, error) {
+	for range casRetries {
+		old, cas, err := proxywasm.GetSharedData(key)
+		if errors.Is(err, types.ErrorStatusNotFound) {
+			if err := proxywasm.SetSharedData(key, initial, 0); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		v, write := update(old)
+		if !write {
+			return v, nil
+		}
+		err = proxywasm.SetSharedData(key, v, cas)
+		if err == nil {
+			return v, nil
+		}
+		if !errors.Is(err, types.ErrorStatusCasMismatch) {
+			return nil, err
+		}
+	}
+	return nil, ErrCasRetries
 }

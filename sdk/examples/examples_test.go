@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -74,6 +75,24 @@ func TestExamplesExportProxyWasmABI(t *testing.T) {
 				t.Errorf("%s exports _start: it must be a reactor (-buildmode=c-shared), not a command", dir)
 			}
 		})
+	}
+}
+
+// TestExamplesLayout checks that every example is documented and tested.
+func TestExamplesLayout(t *testing.T) {
+	index, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range exampleDirs(t) {
+		for _, f := range []string{"README.md", "main_test.go"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("%s has no %s", dir, f)
+			}
+		}
+		if link := "](" + filepath.ToSlash(dir) + ")"; !bytes.Contains(index, []byte(link)) {
+			t.Errorf("README.md does not link %s", dir)
+		}
 	}
 }
 

@@ -169,6 +169,7 @@ func TestReindexFromStorage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	s.Flush()
 	if err := s.Auth.SetPrivate(ctx, "alice", "alice/r", true); err != nil {
 		t.Fatal(err)
 	}

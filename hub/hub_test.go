@@ -158,6 +158,7 @@ func TestInteropORASAndCrane(t *testing.T) {
 	}
 
 	// Both pushes are indexed.
+	s.Flush()
 	for _, repo := range []string{"alice/oras-filter", "alice/crane-filter", "alice/copied"} {
 		d, err := s.Index.Get(ctx, repo, nil)
 		if err != nil {
@@ -298,6 +299,7 @@ func TestAccessControl(t *testing.T) {
 		if strings.Contains(body, "alice/secret") || !strings.Contains(body, "alice/pub") {
 			t.Fatalf("anonymous catalog = %s", body)
 		}
+		s.Flush()
 		if _, err := s.Index.Get(ctx, "alice/secret", nil); err == nil {
 			t.Fatal("the index shows alice/secret to anonymous viewers")
 		}

@@ -49,8 +49,13 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	pulls   chan string
+	events  chan registry.Event
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	idle    *sync.Cond
+	pending int // events queued or being handled
 }
 
 // New opens (and migrates) the database, the account store, the registry
@@ -69,7 +74,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, DB: d, log: log, pulls: make(chan string, 1024)}
+	s := &Server{Config: cfg, DB: d, log: log, pulls: make(chan string, 1024), events: make(chan registry.Event, 4096)}
+	s.idle = sync.NewCond(&s.mu)
 	fail := func(err error) (*Server, error) {
 		d.Close()
 		return nil, err
@@ -104,7 +110,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		Driver:        cfg.Storage.Driver,
 		Parameters:    cfg.Storage.Parameters,
 		MaxUploadSize: int64(cfg.Uploads.MaxSize),
-		Listener:      registry.Listeners{registry.ListenerFunc(s.onEvent), opts.Listener},
+		Listener:      registry.Listeners{registry.ListenerFunc(s.enqueue), opts.Listener},
 		Visible: func(ctx context.Context, repo string) bool {
 			return s.Auth.CanSee(ctx, auth.IdentityFrom(ctx).User, repo)
 		},
@@ -125,9 +131,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	s.handler = s.routes(ui, apiHandler)
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.countPulls(bg)
 	go s.purgeUploads(bg)
+	go s.handleEvents()
 	return s, nil
 }
 
@@ -161,13 +168,49 @@ func (s *Server) routes(ui, apiHandler http.Handler) http.Handler {
 // ServeHTTP serves the whole hub.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// onEvent keeps the account store and the index in step with the registry.
-func (s *Server) onEvent(ctx context.Context, ev registry.Event) {
-	switch ev.Action {
-	case registry.ActionPush:
+// enqueue records a new repository at once (so that its visibility rules
+// apply from the first push) and queues the event for the index, which is
+// updated in order, off the request path: a push does not wait for the
+// index to read the module. [Server.Flush] waits for the queue to drain; an
+// unclean exit is repaired by the next [Server.Serve] (see indexMarker).
+func (s *Server) enqueue(ctx context.Context, ev registry.Event) {
+	if ev.Action == registry.ActionPush {
 		if err := s.Auth.RepositoryCreated(ctx, ev.Repository); err != nil {
 			s.log.Error("hub: record repository", "repo", ev.Repository, "err", err)
 		}
+	}
+	s.mu.Lock()
+	s.pending++
+	s.mu.Unlock()
+	s.events <- ev
+}
+
+func (s *Server) handleEvents() {
+	defer s.wg.Done()
+	for ev := range s.events {
+		s.onEvent(context.Background(), ev)
+		s.mu.Lock()
+		s.pending--
+		if s.pending == 0 {
+			s.idle.Broadcast()
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Flush waits until every registry event received so far is in the index.
+func (s *Server) Flush() {
+	s.mu.Lock()
+	for s.pending > 0 {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
+}
+
+// onEvent keeps the index in step with the registry.
+func (s *Server) onEvent(ctx context.Context, ev registry.Event) {
+	switch ev.Action {
+	case registry.ActionPush:
 		repo, err := s.Registry.Repository(ctx, ev.Repository)
 		if err == nil {
 			err = s.Index.ManifestPushed(ctx, repo, ev.Repository, ev.Tag, ev.Descriptor)
@@ -290,9 +333,32 @@ func (s *Server) Reindex(ctx context.Context, report func(repo, tag string, err 
 	return s.Index.Reindex(ctx, s.Source(), report)
 }
 
+// indexMarker is a file in the data directory that exists while a hub
+// serves. Finding it at start means the last one died without draining its
+// index queue, so Serve re-indexes from storage before taking requests.
+const indexMarker = "serving.marker"
+
 // Serve serves the hub on ln until ctx ends, then shuts down gracefully
-// (in-flight requests get 10 seconds).
+// (in-flight requests get 10 seconds) and drains the index queue. If the
+// previous hub on this data directory died uncleanly, Serve first brings
+// the index back in step with storage.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	marker := s.DataPath(indexMarker)
+	if _, err := os.Stat(marker); err == nil {
+		s.log.Warn("hub: previous run ended uncleanly; re-indexing from storage")
+		if st, err := s.Reindex(ctx, nil); err != nil {
+			s.log.Error("hub: recovery reindex", "err", err)
+		} else {
+			s.log.Info("hub: recovery reindex done", "indexed", st.Indexed, "removed", st.Removed)
+		}
+	}
+	if err := os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("hub: write %s: %w", marker, err)
+	}
+	defer func() {
+		s.Flush()
+		os.Remove(marker)
+	}()
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -316,9 +382,12 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
-// Close stops the background work and closes the database.
+// Close drains the index queue, stops the background work and closes the
+// database. Stop serving first.
 func (s *Server) Close() error {
+	s.Flush()
 	s.stop()
+	close(s.events)
 	s.wg.Wait()
 	return s.DB.Close()
 }

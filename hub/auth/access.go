@@ -27,6 +27,7 @@ type Org struct {
 
 // CreateOrg creates organisation name with owner as its first member.
 func (s *Service) CreateOrg(ctx context.Context, name, owner string) error {
+	defer s.cache.clear()
 	if !ValidName(name) || reserved[name] {
 		return fmt.Errorf("%w (got %q)", ErrInvalidName, name)
 	}
@@ -53,6 +54,7 @@ func (s *Service) CreateOrg(ctx context.Context, name, owner string) error {
 // AddMember makes user a member of organisation org. Members may push to
 // and see everything in the organisation's namespace.
 func (s *Service) AddMember(ctx context.Context, org, user string) error {
+	defer s.cache.clear()
 	if kind, _ := s.namespaceKind(ctx, org); kind != "org" {
 		return fmt.Errorf("%w: organisation %q", ErrNotFound, org)
 	}
@@ -65,6 +67,7 @@ func (s *Service) AddMember(ctx context.Context, org, user string) error {
 
 // RemoveMember removes user from organisation org.
 func (s *Service) RemoveMember(ctx context.Context, org, user string) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM auth_members WHERE namespace = ? AND user_name = ?`), org, user)
 	return err
 }
@@ -106,10 +109,15 @@ func (s *Service) Owns(ctx context.Context, user, ns string) bool {
 	if user == ns {
 		return true
 	}
+	key := "owns\x00" + user + "\x00" + ns
+	if v, ok := s.cache.get(key); ok {
+		return v
+	}
 	var n int
 	s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT
 		(SELECT COUNT(*) FROM auth_members WHERE namespace = ? AND user_name = ?) +
 		(SELECT COUNT(*) FROM auth_users WHERE name = ? AND admin = 1)`), ns, user, user).Scan(&n)
+	s.cache.put(key, n > 0)
 	return n > 0
 }
 
@@ -138,6 +146,7 @@ func (s *Service) RepositoryCreated(ctx context.Context, repo string) error {
 // pushed yet: making a name private before the first push keeps it hidden
 // from the start.
 func (s *Service) SetPrivate(ctx context.Context, user, repo string, private bool) error {
+	defer s.cache.clear()
 	if s.Enabled() && !s.Owns(ctx, user, Namespace(repo)) {
 		return ErrForbidden
 	}
@@ -173,19 +182,26 @@ func (s *Service) OnVisibilityChange(fn func(ctx context.Context, repo string, p
 // Private reports whether repo is private. Unknown repositories are public
 // unless [Config.DefaultPrivate] is set.
 func (s *Service) Private(ctx context.Context, repo string) bool {
+	key := "private\x00" + repo
+	if v, ok := s.cache.get(key); ok {
+		return v
+	}
 	var p int
 	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT private FROM auth_repositories WHERE name = ?`), repo).Scan(&p)
 	if errors.Is(err, sql.ErrNoRows) {
+		s.cache.put(key, s.cfg.DefaultPrivate)
 		return s.cfg.DefaultPrivate
 	}
 	if err != nil {
-		return true // fail closed
+		return true // fail closed, and do not remember the failure
 	}
+	s.cache.put(key, p != 0)
 	return p != 0
 }
 
 // RepositoryDeleted forgets repo's access record.
 func (s *Service) RepositoryDeleted(ctx context.Context, repo string) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM auth_repositories WHERE name = ?`), repo)
 	return err
 }

@@ -82,6 +82,12 @@ type Config struct {
 	BcryptCost int
 	// Limiter limits failed logins; nil means [NewLimiter](5, time.Minute).
 	Limiter *Limiter
+	// CacheTTL is how long access answers (repository visibility,
+	// namespace ownership) are remembered (default 2 s). Changes made
+	// through this Service apply at once; changes made by another hub
+	// process sharing the database apply within CacheTTL. Negative
+	// disables the cache.
+	CacheTTL time.Duration
 }
 
 // Service is the hub's account store and access policy. It is safe for
@@ -95,6 +101,7 @@ type Service struct {
 	mu        sync.Mutex
 	basicSeen map[[32]byte]basicEntry // verified basic credentials, to skip bcrypt on every request
 	visHooks  []func(ctx context.Context, repo string, private bool) error
+	cache     *ttlCache // recent access answers, so registry requests rarely hit the database
 }
 
 type basicEntry struct {
@@ -130,7 +137,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*Service, error) {
 	if err := d.Migrate(ctx, "auth", migrations(d.Dialect)); err != nil {
 		return nil, err
 	}
-	return &Service{db: d, cfg: cfg, key: key, limiter: lim, basicSeen: map[[32]byte]basicEntry{}}, nil
+	return &Service{db: d, cfg: cfg, key: key, limiter: lim, basicSeen: map[[32]byte]basicEntry{}, cache: newTTLCache(cfg.CacheTTL)}, nil
 }
 
 // Enabled reports whether access checks are on.

@@ -32,6 +32,7 @@ type UserOptions struct {
 // [ValidName] and not be taken by a user or organisation; the password must
 // have at least 8 characters.
 func (s *Service) CreateUser(ctx context.Context, name, password string, opts UserOptions) (User, error) {
+	defer s.cache.clear()
 	if !ValidName(name) || reserved[name] {
 		return User{}, fmt.Errorf("%w (got %q)", ErrInvalidName, name)
 	}

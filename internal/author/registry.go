@@ -136,6 +136,9 @@ func explainRemote(err error, ref string) error {
 			return fmt.Errorf("%s: the registry refused the request (%w)", ref, err)
 		}
 	}
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		return fmt.Errorf("%s: the registry requires credentials and none are stored for %s (%w); run `wasmctl login %s`", ref, hostOf(ref), err, hostOf(ref))
+	}
 	if errors.Is(err, errdef.ErrNotFound) {
 		return fmt.Errorf("%s: not found (%w); check the name with `wasmctl ls`", ref, err)
 	}

@@ -131,9 +131,12 @@ func (e *Env) Push(ctx context.Context, src, dst string) (*PushResult, error) {
 	if tag == "" {
 		tag = "latest"
 	}
-	opts := oras.DefaultCopyOptions
-	e.progress(&opts.CopyGraphOptions, "pushed", s.Target)
-	if _, err := oras.Copy(ctx, e.wrap(s.Target), s.Desc.Digest.String(), repo, tag, opts); err != nil {
+	opts := oras.DefaultCopyGraphOptions
+	e.progress(&opts, "pushed", s.Target)
+	if err := oras.CopyGraph(ctx, e.wrap(s.Target), repo, s.Desc, opts); err != nil {
+		return nil, explainRemote(err, dst)
+	}
+	if err := repo.Tag(ctx, s.Desc, tag); err != nil {
 		return nil, explainRemote(err, dst)
 	}
 	return &PushResult{Source: src, Ref: r.Registry + "/" + r.Repository + ":" + tag, Digest: s.Desc.Digest.String(), Size: imageSize(ctx, s.Target, s.Desc)}, nil
@@ -256,7 +259,10 @@ func (e *Env) Tag(ctx context.Context, src, dst string) (*TagResult, error) {
 	if r.Reference == "" {
 		return nil, fmt.Errorf("%s names no tag: add :TAG", dst)
 	}
-	if _, err := oras.Copy(ctx, s.Target, s.Desc.Digest.String(), repo, r.Reference, oras.DefaultCopyOptions); err != nil {
+	if err := oras.CopyGraph(ctx, s.Target, repo, s.Desc, oras.DefaultCopyGraphOptions); err != nil {
+		return nil, explainRemote(err, dst)
+	}
+	if err := repo.Tag(ctx, s.Desc, r.Reference); err != nil {
 		return nil, explainRemote(err, dst)
 	}
 	return &TagResult{Source: src, Ref: dst, Digest: s.Desc.Digest.String(), Where: "registry"}, nil

@@ -541,6 +541,9 @@ func init() {
 		"destination.service.host":         serviceFromCluster(0),
 		"destination.service.name":         serviceFromCluster(1),
 		"destination.service.namespace":    serviceFromCluster(2),
+		"connection.security_policy":       securityPolicy,
+		"context.reporter.type":            reporterType,
+		"response.time":                    responseTime,
 		"plugin_name":                      prop("string", "plugin_name"),
 		"plugin_root_id":                   prop("string", "plugin_root_id"),
 		"plugin_vm_id":                     prop("string", "plugin_vm_id"),
@@ -630,6 +633,37 @@ var reporterKind resolver = func(src Source) (Value, bool) {
 		return StringValue("outbound"), true
 	}
 	return StringValue("inbound"), true
+}
+
+// securityPolicy is Istio's connection_security_policy: "unknown" on an
+// outbound sidecar, else "mutual_tls" or "none" from connection.mtls.
+var securityPolicy resolver = func(src Source) (Value, bool) {
+	if ListenerDirection(src) == Outbound {
+		return StringValue("unknown"), true
+	}
+	if v, ok := prop("bool", "connection", "mtls")(src); ok && v.I != 0 {
+		return StringValue("mutual_tls"), true
+	}
+	return StringValue("none"), true
+}
+
+// reporterType is Istio's reporter label: "source" on an outbound sidecar,
+// "destination" otherwise.
+var reporterType resolver = func(src Source) (Value, bool) {
+	if ListenerDirection(src) == Outbound {
+		return StringValue("source"), true
+	}
+	return StringValue("destination"), true
+}
+
+// responseTime is request.time + request.duration.
+var responseTime resolver = func(src Source) (Value, bool) {
+	t, ok1 := prop("timestamp", "request", "time")(src)
+	d, ok2 := prop("duration", "request", "duration")(src)
+	if !ok1 || !ok2 {
+		return Value{}, false
+	}
+	return Value{Kind: KindTimestamp, I: t.I + d.I}, true
 }
 
 // responseFlagNames are Envoy's short response-flag codes in bit order.

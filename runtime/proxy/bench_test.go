@@ -11,9 +11,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,42 +138,56 @@ func do(b *testing.B, c *http.Client, url string) {
 	}
 }
 
+// BenchmarkThroughput measures the four setups interleaved: each iteration
+// is one round sending the same burst of requests (32 concurrent clients) to
+// each setup in turn, rotating the order, so that load from elsewhere on
+// the machine hits every setup alike. It reports req/s per setup and the
+// kept ratios bare/reverseproxy, filters=1/bare and filters=5/bare.
 func BenchmarkThroughput(b *testing.B) {
 	env := newBenchEnv(b)
 	_, bare := benchServer(b, env.eng, env.mc, env.wasmPath, env.up, 0)
 	_, one := benchServer(b, env.eng, env.mc, env.wasmPath, env.up, 1)
 	_, five := benchServer(b, env.eng, env.mc, env.wasmPath, env.up, 5)
-	rps := map[string]float64{}
-	cases := []struct{ name, url, base string }{
-		{"reverseproxy", env.rp, ""},
-		{"bare", bare, "reverseproxy"},
-		{"filters=1", one, "bare"},
-		{"filters=5", five, "bare"},
+	targets := []struct{ name, url string }{{"reverseproxy", env.rp}, {"bare", bare}, {"filters=1", one}, {"filters=5", five}}
+	const conns, burst = 32, 640
+	clients := make([]*http.Client, len(targets))
+	for i, tg := range targets {
+		clients[i] = benchClient(conns)
+		defer clients[i].CloseIdleConnections()
+		var wg sync.WaitGroup
+		for range conns { // open every connection and warm every VM
+			wg.Go(func() { do(b, clients[i], tg.url) })
+		}
+		wg.Wait()
 	}
-	const conns = 32
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			c := benchClient(conns)
-			defer c.CloseIdleConnections()
-			for range 20 {
-				do(b, c, tc.url) // warm connections and VMs
-			}
-			b.SetParallelism(conns / max(1, runtimeProcs()))
-			b.ResetTimer()
+	elapsed := make([]time.Duration, len(targets))
+	b.ResetTimer()
+	for n := range b.N {
+		for k := range targets {
+			i := (k + n) % len(targets)
+			var next atomic.Int64
+			var wg sync.WaitGroup
 			t0 := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					do(b, c, tc.url)
-				}
-			})
-			r := float64(b.N) / time.Since(t0).Seconds()
-			rps[tc.name] = r
-			b.ReportMetric(r, "req/s")
-			if base, ok := rps[tc.base]; ok && base > 0 {
-				b.ReportMetric(r/base, "kept-vs-"+tc.base)
+			for range conns {
+				wg.Go(func() {
+					for next.Add(1) <= burst {
+						do(b, clients[i], targets[i].url)
+					}
+				})
 			}
-		})
+			wg.Wait()
+			elapsed[i] += time.Since(t0)
+		}
 	}
+	b.StopTimer()
+	rps := map[string]float64{}
+	for i, tg := range targets {
+		rps[tg.name] = float64(b.N*burst) / elapsed[i].Seconds()
+		b.ReportMetric(rps[tg.name], tg.name+"-req/s")
+	}
+	b.ReportMetric(rps["bare"]/rps["reverseproxy"], "bare/reverseproxy")
+	b.ReportMetric(rps["filters=1"]/rps["bare"], "filters=1/bare")
+	b.ReportMetric(rps["filters=5"]/rps["bare"], "filters=5/bare")
 }
 
 // percentile returns the p-th percentile of sorted durations.
@@ -268,5 +283,3 @@ drainTimeout: 1s
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/reload")
 }
-
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

@@ -238,6 +238,7 @@ clusters: [{name: a, endpoints: [%s]}]
 	protos := new(http.Protocols)
 	protos.SetUnencryptedHTTP2(true)
 	h2 := &http.Client{Transport: &http.Transport{Protocols: protos}}
+	defer h2.CloseIdleConnections()
 	resp, err := h2.Get("http://" + s.Addr("web") + "/")
 	if err != nil {
 		t.Fatal(err)

@@ -162,6 +162,9 @@ func sharedRuntime() (wazero.Runtime, error) {
 	runtimeOnce.Do(func() {
 		ctx := context.Background()
 		cfg := wazero.NewRuntimeConfig()
+		if os.Getenv("WASMCTL_PROXYTEST_ENGINE") == "interpreter" {
+			cfg = wazero.NewRuntimeConfigInterpreter()
+		}
 		if dir, err := os.UserCacheDir(); err == nil {
 			if cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wasmctl", "wazero")); err == nil {
 				cfg = cfg.WithCompilationCache(cache)
@@ -420,6 +423,23 @@ func (w *wasmVMContext) writeOut(ctx context.Context, mod api.Module, data []byt
 	}
 	p := uint32(w.allocStack[0])
 	if p == 0 || !mem.Write(p, data) || !mem.WriteUint32Le(ptrPtr, p) || !mem.WriteUint32Le(sizePtr, uint32(len(data))+w.shortBy) {
+		return internal.StatusInvalidMemoryAccess
+	}
+	return internal.StatusOK
+}
+
+// writeOutString is writeOut for a string, without copying it on the host.
+func (w *wasmVMContext) writeOutString(ctx context.Context, mod api.Module, s string, ptrPtr, sizePtr uint32) internal.Status {
+	if w.corrupt != nil || len(s) == 0 {
+		return w.writeOut(ctx, mod, []byte(s), ptrPtr, sizePtr)
+	}
+	mem := mod.Memory()
+	w.allocStack[0] = uint64(len(s))
+	if err := w.malloc.CallWithStack(ctx, w.allocStack[:]); err != nil {
+		return internal.StatusInternalFailure
+	}
+	p := uint32(w.allocStack[0])
+	if p == 0 || !mem.WriteString(p, s) || !mem.WriteUint32Le(ptrPtr, p) || !mem.WriteUint32Le(sizePtr, uint32(len(s))+w.shortBy) {
 		return internal.StatusInvalidMemoryAccess
 	}
 	return internal.StatusOK

@@ -81,7 +81,10 @@ var hostFns = []hostFn{
 			return errMem
 		}
 		v, st := h.ProxyGetHeaderMapValue(internal.MapType(s[0]), k)
-		return outBytes(ctx, w, m, []byte(v), st, s[3], s[4])
+		if st != internal.StatusOK {
+			return st
+		}
+		return w.writeOutString(ctx, m, v, u32(s[3]), u32(s[4]))
 	}},
 	{"proxy_add_header_map_value", "iiiii", func(_ hctx, _ hvm, h hh, m hmod, s []uint64) hst {
 		k, ok1 := viewString(m, u32(s[1]), u32(s[2]))

@@ -242,3 +242,16 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestS3DriverLinked checks that the S3 driver is selectable by name: with
+// no bucket it fails on its own parameters, not as an unknown driver.
+func TestS3DriverLinked(t *testing.T) {
+	_, err := registry.New(t.Context(), registry.Config{Driver: "s3", Parameters: map[string]any{"region": "us-east-1"}})
+	if err == nil || !strings.Contains(err.Error(), "bucket") {
+		t.Fatalf("s3 driver without a bucket: %v", err)
+	}
+	_, err = registry.New(t.Context(), registry.Config{Driver: "nosuchdriver"})
+	if err == nil {
+		t.Fatal("unknown driver accepted")
+	}
+}

@@ -139,7 +139,6 @@ func parseConfig(data []byte) (*config, error) {
 	return c, nil
 }
 
-
 // sanitize keeps label values safe for both encodings: characters outside
 // [A-Za-z0-9_.:/@-] become '_'.
 func sanitize(s string) string {

@@ -72,6 +72,8 @@ type instance struct {
 	dead      atomic.Bool
 	deathErr  error
 	streams   atomic.Int32
+	// memBytes is the linear memory size after the last top-level call.
+	memBytes atomic.Uint64
 
 	root      *ctxRec
 	nextID    uint32
@@ -110,7 +112,7 @@ func (p *Plugin) newInstance(ctx context.Context, slot, gen int) (*instance, err
 		WithStderr(logWriter{emit: in.logf, lvl: LogError}).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep().
+		WithNanosleep(func(int64) {}).
 		WithRandSource(rand.Reader)
 	for k, v := range p.cfg.Env {
 		mc = mc.WithEnv(k, v)
@@ -249,6 +251,7 @@ func (in *instance) start() error {
 		}
 	}
 	in.phase = phaseOther
+	in.memBytes.Store(uint64(in.mem.Size()))
 	return nil
 }
 
@@ -304,6 +307,9 @@ func (in *instance) call(f *fn, c *ctxRec, args ...uint64) (uint64, error) {
 	err := f.f.CallWithStack(in.ctx, st)
 	if top {
 		in.callStart.Store(0)
+		if err == nil {
+			in.memBytes.Store(uint64(in.mem.Size()))
+		}
 	}
 	in.cur, in.effective = prevCur, prevEff
 	if err != nil {

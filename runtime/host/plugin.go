@@ -69,22 +69,25 @@ const (
 
 // PluginStatus is a snapshot for an admin endpoint.
 type PluginStatus struct {
-	Name         string          `json:"name"`
-	RootID       string          `json:"root_id"`
-	VMID         string          `json:"vm_id"`
-	Digest       string          `json:"digest"`
-	ABI          ABIVersion      `json:"abi"`
-	State        string          `json:"state"` // running, degraded (some VMs down), down, closed
-	FailStrategy string          `json:"fail_strategy"`
-	Instances    int             `json:"instances"`
-	Live         int             `json:"live"`
-	Streams      int             `json:"streams"`
-	Crashes      uint64          `json:"crashes"`
-	Rebuilds     uint64          `json:"rebuilds"`
-	LastError    string          `json:"last_error,omitempty"`
-	LastErrorAt  time.Time       `json:"last_error_at,omitzero"`
-	Started      time.Time       `json:"started"`
-	Slots        []InstanceState `json:"slots"`
+	Name         string     `json:"name"`
+	RootID       string     `json:"root_id"`
+	VMID         string     `json:"vm_id"`
+	Digest       string     `json:"digest"`
+	ABI          ABIVersion `json:"abi"`
+	State        string     `json:"state"` // running, degraded (some VMs down), down, closed
+	FailStrategy string     `json:"fail_strategy"`
+	Instances    int        `json:"instances"`
+	Live         int        `json:"live"`
+	Streams      int        `json:"streams"`
+	Crashes      uint64     `json:"crashes"`
+	// MemoryBytes is the linear memory of the live VMs, in bytes, as of
+	// their last callback.
+	MemoryBytes uint64          `json:"memory_bytes"`
+	Rebuilds    uint64          `json:"rebuilds"`
+	LastError   string          `json:"last_error,omitempty"`
+	LastErrorAt time.Time       `json:"last_error_at,omitzero"`
+	Started     time.Time       `json:"started"`
+	Slots       []InstanceState `json:"slots"`
 }
 
 // Plugin is a started filter: a pool of VM instances.
@@ -313,6 +316,7 @@ func (p *Plugin) Status() PluginStatus {
 		if in != nil && !in.dead.Load() {
 			st.Live++
 			st.Streams += int(in.streams.Load())
+			st.MemoryBytes += in.memBytes.Load()
 		} else if st.Slots[i] == StateRunning {
 			st.Slots[i] = StateCrashed
 		}

@@ -62,7 +62,10 @@ func TestCorpusGoNetwork(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { tcpproxy.Serve(ctx, ln, []*host.Plugin{p}, echo.Addr().String(), tcpproxy.Options{}); close(done) }()
+	go func() {
+		tcpproxy.Serve(ctx, ln, []*host.Plugin{p}, echo.Addr().String(), tcpproxy.Options{})
+		close(done)
+	}()
 	defer func() { cancel(); <-done }()
 
 	c, err := net.Dial("tcp", ln.Addr().String())

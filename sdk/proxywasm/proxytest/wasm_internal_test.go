@@ -176,3 +176,22 @@ func BenchmarkHelloworldModule(b *testing.B) {
 	b.ReportMetric(float64(len(wasm)), "module-bytes")
 	b.ReportMetric(float64(pages), "pages-after-init")
 }
+
+// TestAllocator checks proxy_on_memory_allocate directly: size 0 (which a
+// correct host never asks for) returns a valid address instead of trapping,
+// and other sizes return distinct non-null addresses.
+func TestAllocator(t *testing.T) {
+	t.Parallel()
+	_, w := newWasmEmulator(t, "testdata/filter", "")
+	seen := map[uint64]bool{}
+	for _, size := range []uint64{0, 1, 10, 1 << 20} {
+		r, err := w.malloc.Call(w.ctx, size)
+		if err != nil {
+			t.Fatalf("allocate(%d) trapped: %v", size, err)
+		}
+		if r[0] == 0 || seen[r[0]] {
+			t.Errorf("allocate(%d) = %#x", size, r[0])
+		}
+		seen[r[0]] = true
+	}
+}

@@ -8,6 +8,7 @@ package hub
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -104,7 +105,7 @@ func ParseSize(s string) (Size, error) {
 		}
 	}
 	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n < 0 {
+	if err != nil || !(n >= 0) || n*float64(mult) >= math.MaxInt64 {
 		return 0, fmt.Errorf("invalid size %q (use e.g. 512MiB, 2GB or a number of bytes)", s)
 	}
 	return Size(n * float64(mult)), nil

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runIn(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHubUserAddListReindex(t *testing.T) {
+	data := t.TempDir()
+	if code, out, errOut := runIn(t, "alice-password\n", "hub", "user", "add", "alice", "--password-stdin", "--data", data); code != ExitOK || !strings.Contains(out, "created user alice") {
+		t.Fatalf("user add = %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runIn(t, "alice-password\n", "hub", "user", "add", "alice", "--password-stdin", "--data", data); code != ExitError || !strings.Contains(errOut, "taken") {
+		t.Fatalf("duplicate user add = %d %q", code, errOut)
+	}
+	if code, _, _ := runIn(t, "x\n", "hub", "user", "add", "bob", "--data", data); code != ExitUsage {
+		t.Fatalf("user add without --password-stdin = %d, want usage error", code)
+	}
+	if code, _, errOut := runIn(t, "short\n", "hub", "user", "add", "bob", "--password-stdin", "--data", data); code != ExitUsage || !strings.Contains(errOut, "8 characters") {
+		t.Fatalf("weak password = %d %q", code, errOut)
+	}
+	code, out, _ := runIn(t, "", "hub", "user", "list", "-o", "json", "--data", data)
+	var users []struct{ Name string }
+	if code != ExitOK || json.Unmarshal([]byte(out), &users) != nil || len(users) != 1 || users[0].Name != "alice" {
+		t.Fatalf("user list = %d %q", code, out)
+	}
+	if code, out, errOut := runIn(t, "", "hub", "reindex", "--data", data); code != ExitOK || !strings.Contains(out, "repositories 0") {
+		t.Fatalf("reindex = %d %q %q", code, out, errOut)
+	}
+}
+
+func TestHubServe(t *testing.T) {
+	data := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	root := NewRootCommand(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	root.SetArgs([]string{"hub", "serve", "--addr", addr, "--data", data})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var resp *http.Response
+	for i := 0; i < 100; i++ {
+		if resp, err = http.Get("http://" + addr + "/v2/"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("hub serve did not answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "/token") {
+		t.Fatalf("GET /v2/ = %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("hub serve did not stop on cancel")
+	}
+}

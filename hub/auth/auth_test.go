@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,27 @@ import (
 	"github.com/wasmctl/wasmctl/hub/auth"
 	"github.com/wasmctl/wasmctl/hub/db/dbtest"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dbtest.Stop()
+	os.Exit(code)
+}
+
+// TestPostgres runs the account, token and access checks on PostgreSQL.
+func TestPostgres(t *testing.T) {
+	for name, check := range map[string]func(*testing.T, *auth.Service){
+		"users": checkUsersAndPasswords, "tokens": checkTokens, "access": checkAccessRules,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := auth.New(t.Context(), dbtest.Postgres(t), auth.Config{BcryptCost: bcrypt.MinCost, KeyDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, s)
+		})
+	}
+}
 
 func newService(t *testing.T, cfg auth.Config) *auth.Service {
 	t.Helper()
@@ -35,8 +57,9 @@ func mustUser(t *testing.T, s *auth.Service, name string) {
 	}
 }
 
-func TestUsersAndPasswords(t *testing.T) {
-	s := newService(t, auth.Config{})
+func TestUsersAndPasswords(t *testing.T) { checkUsersAndPasswords(t, newService(t, auth.Config{})) }
+
+func checkUsersAndPasswords(t *testing.T, s *auth.Service) {
 	ctx := t.Context()
 	mustUser(t, s, "alice")
 	tests := []struct {
@@ -73,8 +96,9 @@ func TestUsersAndPasswords(t *testing.T) {
 	}
 }
 
-func TestTokens(t *testing.T) {
-	s := newService(t, auth.Config{})
+func TestTokens(t *testing.T) { checkTokens(t, newService(t, auth.Config{})) }
+
+func checkTokens(t *testing.T, s *auth.Service) {
 	ctx := t.Context()
 	mustUser(t, s, "alice")
 	mustUser(t, s, "bob")
@@ -129,8 +153,9 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestAccessRules(t *testing.T) {
-	s := newService(t, auth.Config{})
+func TestAccessRules(t *testing.T) { checkAccessRules(t, newService(t, auth.Config{})) }
+
+func checkAccessRules(t *testing.T, s *auth.Service) {
 	ctx := t.Context()
 	mustUser(t, s, "alice")
 	mustUser(t, s, "bob")

@@ -80,10 +80,11 @@ func mallocs(tb testing.TB, w *wasmVMContext) uint64 {
 }
 
 // TestGuestAllocations counts the guest heap allocations of the SDK in the
-// compiled module: dispatching a callback to a no-op user method must
-// allocate nothing, and a callback that reads one header and adds one
-// allocates exactly once: the value's bytes, through the allocator the
-// host calls.
+// compiled module. Dispatching a callback to a no-op user method must
+// allocate nothing; so must replacing and removing headers, adding a
+// trailer, logging a constant and incrementing a counter. A callback that
+// reads one header and adds one allocates exactly once: the value's bytes,
+// through the allocator the host calls.
 func TestGuestAllocations(t *testing.T) {
 	t.Parallel()
 	host, w := newWasmEmulator(t, "testdata/filter", "bench")
@@ -103,6 +104,17 @@ func TestGuestAllocations(t *testing.T) {
 	}
 	if got := mallocs(t, w) - before - overhead; got != 0 {
 		t.Errorf("no-op dispatch: %d guest allocations over %d calls, want 0", got, n)
+	}
+
+	before = mallocs(t, w)
+	for range n {
+		s.requestHeaders, s.requestTrailers = base, s.requestTrailers[:0]
+		if a := w.onRequestTrailers(id, 1); a != types.ActionContinue {
+			t.Fatalf("replace/remove/log/metric callback failed: %v", a)
+		}
+	}
+	if got := mallocs(t, w) - before - overhead; got != 0 {
+		t.Errorf("replace + remove header + add trailer + log + counter: %d guest allocations over %d calls, want 0", got, n)
 	}
 
 	before = mallocs(t, w)

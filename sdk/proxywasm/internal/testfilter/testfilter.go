@@ -115,7 +115,7 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 	case "root-only", "tcp":
 		return nil
 	case "bench":
-		return &benchContext{}
+		return &benchContext{requests: p.requests}
 	}
 	return &httpContext{id: id, root: p}
 }
@@ -127,7 +127,28 @@ func (p *pluginContext) NewTcpContext(id uint32) types.TcpContext {
 	return &tcpContext{}
 }
 
-type benchContext struct{ types.DefaultHttpContext }
+type benchContext struct {
+	types.DefaultHttpContext
+	requests proxywasm.MetricCounter
+}
+
+// OnHttpRequestTrailers is a no-op for 0 trailers; for 1 it runs the SDK
+// calls that must not allocate in the guest: replace and remove a header,
+// log a constant message, increment a counter, resume.
+func (c *benchContext) OnHttpRequestTrailers(n int) types.Action {
+	if n == 0 {
+		return types.ActionContinue
+	}
+	if proxywasm.ReplaceHttpRequestHeader("x-replaced", "constant") != nil ||
+		proxywasm.RemoveHttpRequestHeader("x-removed") != nil ||
+		proxywasm.AddHttpRequestTrailer("x-trailer", "constant") != nil {
+		return types.ActionPause
+	}
+	proxywasm.LogDebug("constant message")
+	c.requests.Increment(1)
+	_ = proxywasm.ResumeHttpRequest()
+	return types.ActionContinue
+}
 
 func (*benchContext) OnHttpRequestHeaders(int, bool) types.Action {
 	v, err := proxywasm.GetHttpRequestHeader("x-read")

@@ -4,11 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/wasmctl/wasmctl/hub"
+	"github.com/wasmctl/wasmctl/hub/auth"
+	"github.com/wasmctl/wasmctl/hub/index/indextest"
 )
 
 func runIn(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -77,5 +86,56 @@ func TestHubServe(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("hub serve did not stop on cancel")
+	}
+}
+
+// TestHubWithWasmctlLoginAndPush logs in to a hub with 'wasmctl login',
+// pushes a .wasm with 'wasmctl push' and finds it in the hub's index; a
+// user pushing into someone else's namespace is refused.
+func TestHubWithWasmctlLoginAndPush(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	s, err := hub.New(t.Context(), hub.Config{Data: t.TempDir()}, hub.Options{BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if _, err := s.Auth.CreateUser(t.Context(), u, u+"-password", auth.UserOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Serve(ctx, ln); close(done) }()
+	defer func() { cancel(); <-done; s.Close() }()
+	host := ln.Addr().String()
+	dir := t.TempDir()
+	wasm := filepath.Join(dir, "plugin.wasm")
+	os.WriteFile(wasm, indextest.Module("proxy_abi_version_0_2_1", "proxy_on_memory_allocate", "proxy_on_context_create"), 0o644)
+	store := filepath.Join(dir, "store")
+
+	if code, out, errOut := runIn(t, "wrong-password\n", "login", host, "-u", "alice", "--password-stdin"); code == ExitOK {
+		t.Fatalf("login with a wrong password succeeded: %q", out)
+	} else if errOut == "" {
+		t.Fatal("failed login printed no error")
+	}
+	if code, out, errOut := runIn(t, "alice-password\n", "login", host, "-u", "alice", "--password-stdin"); code != ExitOK {
+		t.Fatalf("wasmctl login = %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runIn(t, "", "push", wasm, host+"/alice/cli-filter:v1", "--store", store); code != ExitOK {
+		t.Fatalf("wasmctl push = %d %q %q", code, out, errOut)
+	}
+	s.Flush()
+	d, err := s.Index.Get(t.Context(), "alice/cli-filter", nil)
+	if err != nil || len(d.Versions) != 1 || d.Versions[0].Tag != "v1" {
+		t.Fatalf("index after wasmctl push: %+v, %v", d, err)
+	}
+	if code, _, errOut := runIn(t, "", "push", wasm, host+"/alice/cli-filter:evil", "--store", store, "-u", "bob", "-p", "bob-password"); code == ExitOK {
+		t.Fatal("bob pushed into alice's namespace")
+	} else if !strings.Contains(errOut, "403") && !strings.Contains(strings.ToLower(errOut), "denied") {
+		t.Logf("refused as expected, message: %s", errOut)
 	}
 }

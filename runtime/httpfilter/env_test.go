@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +62,30 @@ func runtimeT(t testing.TB) *host.Runtime {
 func corpusModule(t testing.TB, rel string) *host.Module {
 	t.Helper()
 	path := sharedtest.Corpus(t, rel)
+	r := runtimeT(t)
+	warmCorpus.Do(func() { go precompile(r, strings.TrimSuffix(path, rel)) })
 	return compileFile(t, path)
+}
+
+var warmCorpus sync.Once
+
+// precompile compiles every corpus module in the background, two at a
+// time, so the tests find most of them already compiled (Runtime.Compile
+// shares one compilation per digest).
+func precompile(r *host.Runtime, dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*.wasm"))
+	sem := make(chan struct{}, 2)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			r.Compile(context.Background(), b) // errors surface in the tests
+		}()
+	}
 }
 
 func compileFile(t testing.TB, path string) *host.Module {

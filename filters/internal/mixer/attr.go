@@ -777,3 +777,13 @@ func Int64LE(i int64) []byte {
 	binary.LittleEndian.PutUint64(b, uint64(i))
 	return b
 }
+
+// NodeID reads the proxy's node id (xds.node.id, then node.id).
+func NodeID(src Source) (string, bool) {
+	for _, p := range [][]string{{"xds", "node", "id"}, {"node", "id"}} {
+		if b, ok := src.Property(p...); ok {
+			return string(b), true
+		}
+	}
+	return "", false
+}

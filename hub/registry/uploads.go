@@ -3,9 +3,13 @@ package registry
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"path"
@@ -77,8 +81,53 @@ func (r *Registry) uploadSize(ctx context.Context, name, id string) (int64, erro
 
 var errNoUpload = errors.New("upload unknown")
 
+// hashState is the saved sha256 state of an upload's first Offset bytes,
+// so that finishing an upload need not read it back (sha256 is what nearly
+// every client uses; other algorithms re-read the data).
+type hashState struct {
+	Offset int64  `json:"offset"`
+	State  []byte `json:"state"`
+}
+
+func hashStatePath(name, id string) string { return path.Join(uploadDir(name, id), "sha256state") }
+
+// loadHash returns a sha256 hash resumed at offset size, or nil when no
+// matching state was saved.
+func (r *Registry) loadHash(ctx context.Context, name, id string, size int64) hash.Hash {
+	h := sha256.New()
+	if size == 0 {
+		return h
+	}
+	b, err := r.d.GetContent(ctx, hashStatePath(name, id))
+	if err != nil {
+		return nil
+	}
+	var st hashState
+	if json.Unmarshal(b, &st) != nil || st.Offset != size {
+		return nil
+	}
+	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.State) != nil {
+		return nil
+	}
+	return h
+}
+
+func (r *Registry) saveHash(ctx context.Context, name, id string, size int64, h hash.Hash) {
+	if h == nil {
+		r.d.Delete(ctx, hashStatePath(name, id))
+		return
+	}
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return
+	}
+	b, _ := json.Marshal(hashState{Offset: size, State: state})
+	r.d.PutContent(ctx, hashStatePath(name, id), b)
+}
+
 // appendUpload appends body to upload id, which holds size bytes, and
-// returns the new size. It enforces MaxUploadSize.
+// returns the new size. It enforces MaxUploadSize and keeps the running
+// sha256 state.
 func (r *Registry) appendUpload(ctx context.Context, name, id string, size int64, body io.Reader, contentLength int64) (int64, error) {
 	limit := int64(-1)
 	if r.cfg.MaxUploadSize > 0 {
@@ -95,7 +144,12 @@ func (r *Registry) appendUpload(ctx context.Context, name, id string, size int64
 	if limit >= 0 {
 		src = io.LimitReader(body, limit+1)
 	}
-	n, copyErr := io.Copy(fw, src)
+	h := r.loadHash(ctx, name, id, size)
+	var dst io.Writer = fw
+	if h != nil {
+		dst = io.MultiWriter(fw, h)
+	}
+	n, copyErr := io.Copy(dst, src)
 	if limit >= 0 && n > limit {
 		fw.Cancel(ctx)
 		fw.Close()
@@ -109,6 +163,9 @@ func (r *Registry) appendUpload(ctx context.Context, name, id string, size int64
 		return size, err
 	}
 	fw.Close()
+	if n > 0 || size == 0 {
+		r.saveHash(ctx, name, id, size+n, h)
+	}
 	if copyErr != nil {
 		return size + n, copyErr
 	}
@@ -120,15 +177,27 @@ func (r *Registry) appendUpload(ctx context.Context, name, id string, size int64
 func (r *Registry) commitUpload(ctx context.Context, name, id string, d digest.Digest) (int64, error) {
 	dir := uploadDir(name, id)
 	data := path.Join(dir, "data")
-	rc, err := r.d.Reader(ctx, data, 0)
+	fi, err := r.d.Stat(ctx, data)
 	if err != nil {
 		return 0, err
 	}
-	h := newHash(d.Algorithm().String())
-	n, err := io.Copy(h, rc)
-	rc.Close()
-	if err != nil {
-		return 0, err
+	n := fi.Size()
+	var h hash.Hash
+	if d.Algorithm() == digest.SHA256 {
+		h = r.loadHash(ctx, name, id, n)
+	}
+	if h == nil {
+		h = newHash(d.Algorithm().String())
+		rc, err := r.d.Reader(ctx, data, 0)
+		if err != nil {
+			return 0, err
+		}
+		m, err := io.Copy(h, rc)
+		rc.Close()
+		if err != nil {
+			return 0, err
+		}
+		n = m
 	}
 	if got := digest.NewDigestFromEncoded(d.Algorithm(), hex.EncodeToString(h.Sum(nil))); got != d {
 		r.d.Delete(ctx, dir)

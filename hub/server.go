@@ -55,7 +55,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	idle    *sync.Cond
-	pending int // events queued or being handled
+	pending int  // events queued or being handled
+	closed  bool // Close has begun: handle late events inline
 }
 
 // New opens (and migrates) the database, the account store, the registry
@@ -180,6 +181,11 @@ func (s *Server) enqueue(ctx context.Context, ev registry.Event) {
 		}
 	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.onEvent(ctx, ev)
+		return
+	}
 	s.pending++
 	s.mu.Unlock()
 	s.events <- ev
@@ -385,6 +391,13 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // Close drains the index queue, stops the background work and closes the
 // database. Stop serving first.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
 	s.Flush()
 	s.stop()
 	close(s.events)

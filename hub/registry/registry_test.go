@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -254,4 +255,23 @@ func TestS3DriverLinked(t *testing.T) {
 	if err == nil {
 		t.Fatal("unknown driver accepted")
 	}
+}
+
+func TestPurgeUploads(t *testing.T) {
+	reg, host := serve(t, registry.Config{Driver: "inmemory", UploadTTL: time.Nanosecond})
+	resp, err := http.Post("http://"+host+"/v2/alice/f/blobs/uploads/", "", nil)
+	if err != nil || resp.StatusCode != 202 {
+		t.Fatalf("start upload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	loc := "http://" + host + resp.Header.Get("Location")
+	time.Sleep(time.Millisecond)
+	if n, err := reg.PurgeUploads(t.Context()); err != nil || n != 1 {
+		t.Fatalf("PurgeUploads = %d, %v; want 1", n, err)
+	}
+	resp, err = http.Get(loc)
+	if err != nil || resp.StatusCode != 404 {
+		t.Fatalf("status of a purged upload = %v %v, want 404", resp, err)
+	}
+	resp.Body.Close()
 }

@@ -60,23 +60,30 @@ func splitPath(b []byte) []string {
 	if len(b) == 0 {
 		return nil
 	}
-	parts := bytes.Split(b, []byte{0})
-	out := make([]string, len(parts))
-	for i, p := range parts {
-		out[i] = string(p)
+	// One string for the whole path; the segments share it.
+	str := string(b)
+	out := make([]string, 0, bytes.Count(b, []byte{0})+1)
+	for {
+		i := strings.IndexByte(str, 0)
+		if i < 0 {
+			return append(out, str)
+		}
+		out = append(out, str[:i])
+		str = str[i+1:]
 	}
-	return out
 }
 
 // property resolves an attribute path (Envoy's vocabulary, mixer.md §3.2).
 func (in *instance) property(path []string) (any, bool) {
 	c := in.current()
 	// Filter state written with proxy_set_property (stream first, then root).
-	key := "wasm." + strings.Join(path, ".")
-	for _, fc := range []*ctxRec{c, in.root} {
-		if fc != nil && fc.filterState != nil {
-			if v, ok := fc.filterState[key]; ok {
-				return v, true
+	if (c != nil && len(c.filterState) > 0) || (in.root != nil && len(in.root.filterState) > 0) {
+		key := "wasm." + strings.Join(path, ".")
+		for _, fc := range []*ctxRec{c, in.root} {
+			if fc != nil && fc.filterState != nil {
+				if v, ok := fc.filterState[key]; ok {
+					return v, true
+				}
 			}
 		}
 	}

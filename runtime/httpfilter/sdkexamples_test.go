@@ -29,7 +29,7 @@ func sdkExample(t *testing.T, name string) *host.Module {
 	sdkBuild.Do(func() {
 		sem := make(chan struct{}, 2)
 		var wg sync.WaitGroup
-		for _, n := range []string{"http_headers", "http_auth_random", "json_validation", "http_body", "metrics", "properties", "http_routing"} {
+		for _, n := range []string{"http_headers", "http_auth_random", "json_validation", "http_body", "metrics", "properties", "http_routing", "multiple_dispatches", "postpone_requests"} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -235,4 +235,33 @@ func TestSDKExampleHTTPRouting(t *testing.T) {
 			t.Errorf("dice %d: upstream Host %q, want %q", tc.dice, up.last(t).Host, want)
 		}
 	}
+}
+
+func TestSDKExampleMultipleDispatches(t *testing.T) {
+	m := sdkExample(t, "multiple_dispatches")
+	callouts := newUpstream(t, nil)
+	clusterM.m.Store("httpbin", callouts.URL)
+	t.Cleanup(func() { clusterM.m.Delete("httpbin") })
+	p := newPlugin(t, m, host.PluginConfig{})
+	up := newUpstream(t, nil)
+	resp, body := get(t, proxy(t, up, p).URL+"/", nil, "")
+	if resp.StatusCode != 200 || body != "hello from upstream" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	if callouts.count() != 10 {
+		t.Errorf("callout cluster saw %d requests, want 10", callouts.count())
+	}
+	logs.WaitFor(t, t.Name(), "response resumed after processed 10 dispatched request", time.Second)
+}
+
+func TestSDKExamplePostponeRequests(t *testing.T) {
+	m := sdkExample(t, "postpone_requests")
+	p := newPlugin(t, m, host.PluginConfig{})
+	up := newUpstream(t, nil)
+	resp, body := get(t, proxy(t, up, p).URL+"/", nil, "")
+	if resp.StatusCode != 200 || body != "hello from upstream" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	logs.WaitFor(t, t.Name(), "postponing request in context", time.Second)
+	logs.WaitFor(t, t.Name(), "resumed request in context", time.Second)
 }

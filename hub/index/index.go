@@ -17,7 +17,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -137,7 +140,20 @@ type Index struct {
 	inspect Inspector
 	private func(ctx context.Context, repo string) bool
 	now     func() time.Time
+
+	// gen counts writes; the anonymous category list is cached until the
+	// next write in this process (or categoryTTL, for writes by other
+	// replicas sharing the database).
+	gen      atomic.Uint64
+	catMu    sync.Mutex
+	catGen   uint64
+	catAt    time.Time
+	catCache []Category
 }
+
+// categoryTTL bounds how stale the cached anonymous category list can be
+// when another hub replica writes to the same database.
+const categoryTTL = 30 * time.Second
 
 // Options tune an Index.
 type Options struct {
@@ -421,6 +437,28 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Results, error) {
 // Categories returns the categories of the filters the viewer may see, most
 // used first.
 func (ix *Index) Categories(ctx context.Context, viewer []string) ([]Category, error) {
+	if len(viewer) == 0 {
+		gen := ix.gen.Load()
+		ix.catMu.Lock()
+		if ix.catCache != nil && ix.catGen == gen && time.Since(ix.catAt) < categoryTTL {
+			out := slices.Clone(ix.catCache)
+			ix.catMu.Unlock()
+			return out, nil
+		}
+		ix.catMu.Unlock()
+		out, err := ix.categories(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		ix.catMu.Lock()
+		ix.catCache, ix.catGen, ix.catAt = slices.Clone(out), gen, time.Now()
+		ix.catMu.Unlock()
+		return out, nil
+	}
+	return ix.categories(ctx, viewer)
+}
+
+func (ix *Index) categories(ctx context.Context, viewer []string) ([]Category, error) {
 	vis, args := visibility(viewer)
 	rows, err := ix.db.QueryContext(ctx, ix.db.Rebind(`SELECT c.category, COUNT(*) FROM index_categories c
 		JOIN index_filters f ON f.id = c.filter_id WHERE `+vis+` GROUP BY c.category ORDER BY COUNT(*) DESC, c.category LIMIT 200`), args...)
@@ -514,6 +552,7 @@ func (ix *Index) RecordPull(ctx context.Context, repo string) error {
 // namespace). Unknown repositories are ignored.
 func (ix *Index) SetPrivate(ctx context.Context, repo string, private bool) error {
 	_, err := ix.db.ExecContext(ctx, ix.db.Rebind(`UPDATE index_filters SET private = ? WHERE repository = ?`), boolInt(private), repo)
+	ix.gen.Add(1)
 	if err != nil {
 		return fmt.Errorf("index: set visibility of %s: %w", repo, err)
 	}

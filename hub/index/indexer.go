@@ -158,7 +158,9 @@ func (ix *Index) tx(ctx context.Context, repo string, change func(*sql.Tx) error
 	if err := ix.refresh(ctx, tx, repo); err != nil {
 		return fmt.Errorf("index: %s: %w", repo, err)
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	ix.gen.Add(1)
+	if err != nil {
 		return fmt.Errorf("index: %s: commit: %w", repo, err)
 	}
 	return nil

@@ -99,7 +99,7 @@ func TestBrowserJourney(t *testing.T) {
 		}
 	}
 
-	do("open the login page", chromedp.Navigate(base+"/"))
+	do("open explore", chromedp.Navigate(base+"/"))
 	shot("1-explore-anonymous")
 	do("log in from the header link",
 		chromedp.Navigate(base+"/"),
@@ -115,7 +115,8 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.Navigate(base+"/"),
 		chromedp.SendKeys(chromedp.CSS(`#q`), "rate"),
 		chromedp.Submit(chromedp.CSS(`#q`)),
-		chromedp.WaitVisible(chromedp.CSS(`a[href="/filters/acme/rate-limit"]`)),
+		// Wait for the results page itself, not the listing it replaces.
+		chromedp.WaitVisible(chromedp.CSS(`section.results[data-query="rate"] a[href="/filters/acme/rate-limit"]`)),
 	)
 	shot("3-search")
 	cards := eval(`document.querySelectorAll(".cards .card").length`)
@@ -142,7 +143,12 @@ func TestBrowserJourney(t *testing.T) {
 	shot("5-token-created")
 	do("open a namespace page", chromedp.Navigate(base+"/namespaces/acme"))
 	shot("6-namespace")
-	do("open the login page", chromedp.Navigate(base+"/login"))
+	do("log out",
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)),
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)),
+	)
 	shot("7-login")
 	if cards != 1 {
 		t.Errorf("search for 'rate' shows %d cards, want 1", cards)

@@ -362,7 +362,10 @@ func (u *UI) list(c *gin.Context, q index.Query, tmpl, heading, base string) {
 	}
 	status := http.StatusOK
 	if tmpl == "namespace" && res.Total == 0 && q.Text == "" && q.Category == "" {
-		status = http.StatusNotFound
+		// An account with nothing published yet is a page; an unknown name is not.
+		if _, err := u.cfg.Auth.User(ctx, q.Namespace); err != nil {
+			status = http.StatusNotFound
+		}
 	}
 	u.render(c, status, tmpl, page{Title: title, Query: q.Text, Data: exploreData{Results: res, Categories: cats, Q: q,
 		Heading: heading, Namespace: q.Namespace, Base: base}})

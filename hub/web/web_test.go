@@ -188,6 +188,7 @@ func TestPagesRender(t *testing.T) {
 		{"/filters/acme/nope", 404, []string{"Filter not found"}},
 		{"/namespaces/acme", 200, []string{"rate-limit", "Filters published in the <strong>acme</strong>"}},
 		{"/namespaces/nobody", 404, []string{"0 filters"}},
+		{"/namespaces/alice", 200, []string{"Nothing is published in <strong>alice</strong> yet"}},
 		{"/login", 200, []string{`<label for="username">`, `autocomplete="current-password"`, `name="csrf_token"`}},
 		{"/signup", 200, []string{"Create an account", `name="confirm"`}},
 		{"/settings/tokens", 303, nil},

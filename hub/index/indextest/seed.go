@@ -61,4 +61,3 @@ func Seed(ctx context.Context, d *db.DB, n int) (*index.Index, error) {
 	}
 	return ix, nil
 }
-

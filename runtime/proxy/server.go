@@ -61,14 +61,15 @@ type Server struct {
 
 	cur atomic.Pointer[generation]
 
-	applyMu  sync.Mutex // serializes Apply and Shutdown
+	applyMu  sync.Mutex // serializes Apply and Shutdown; guards clusters and plugins
+	mu       sync.Mutex // guards sockets, failures and lastErr (short holds: admin reads)
 	seq      uint64
 	sockets  map[string]*socket     // by socket key (protocol+address)
 	clusters map[string]*cluster    // live, by configuration key
 	plugins  map[string]*pluginRef  // live, by plugin key
 	failures map[string]*buildError // by listener/filter: the last failed build
 	lastErr  error
-	closed   bool
+	closed   atomic.Bool
 	draining sync.WaitGroup
 	drainN   atomic.Int64
 }
@@ -165,19 +166,20 @@ func (g *generation) release() { g.active.Add(-1) }
 func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return errors.New("proxy: the server is shut down")
 	}
 	start := time.Now()
 	defer func() {
 		d := time.Since(start)
+		s.mu.Lock()
+		s.lastErr = err
+		s.mu.Unlock()
 		if err != nil {
-			s.lastErr = err
 			s.m.reloads.WithLabelValues("failure").Inc()
 			s.log.Error("configuration rejected; the running configuration keeps serving", "err", err, "took", d)
 			return
 		}
-		s.lastErr = nil
 		s.m.reloads.WithLabelValues("success").Inc()
 		s.m.reloadSeconds.Observe(d.Seconds())
 	}()
@@ -281,7 +283,6 @@ func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 	// Commit: nothing below can fail.
 	for key, r := range newPlugins {
 		s.plugins[key] = r
-		delete(s.failures, r.spec.Listener+"/"+r.spec.Filter.Name)
 	}
 	for _, refs := range chains {
 		for _, r := range refs {
@@ -294,6 +295,7 @@ func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 			s.clusters[cl.key] = cl
 		}
 	}
+	s.mu.Lock()
 	for _, l := range cfg.Listeners { // a filter that builds now has no stale failure
 		for _, f := range l.Filters {
 			delete(s.failures, l.Name+"/"+f.Name)
@@ -313,6 +315,7 @@ func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 			go sk.shutdown(s.drainTimeout(cfg))
 		}
 	}
+	s.mu.Unlock()
 	if old != nil {
 		s.retire(old, s.drainTimeout(cfg))
 	}
@@ -334,7 +337,9 @@ func (s *Server) plugin(ctx context.Context, listener string, f config.Filter, b
 	spec := PluginSpec{Listener: listener, Filter: f, PluginConfig: f.ConfigBytes(), Env: resolveEnv(f.VMConfig.Env)}
 	failed := func(step string, err error) error {
 		e := fmt.Errorf("listener %s, filter %s (%s): %s: %w", listener, f.Name, f.URL, step, err)
+		s.mu.Lock()
 		s.failures[listener+"/"+f.Name] = &buildError{spec: spec, err: e.Error(), at: time.Now()}
+		s.mu.Unlock()
 		return e
 	}
 	if s.opts.Engine == nil {
@@ -467,8 +472,8 @@ func (s *Server) Addr(listener string) string {
 	if g == nil {
 		return ""
 	}
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for key, name := range g.names {
 		if name == listener {
 			if sk, ok := s.sockets[key]; ok {
@@ -481,10 +486,7 @@ func (s *Server) Addr(listener string) string {
 
 // Ready reports whether a configuration is being served.
 func (s *Server) Ready() error {
-	s.applyMu.Lock()
-	closed := s.closed
-	s.applyMu.Unlock()
-	if closed {
+	if s.closed.Load() {
 		return errors.New("shutting down")
 	}
 	if s.cur.Load() == nil {
@@ -496,14 +498,14 @@ func (s *Server) Ready() error {
 // Shutdown stops accepting connections, waits for in-flight requests (up to
 // ctx's deadline), then closes every plugin and cluster.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.applyMu.Lock()
-	if s.closed {
-		s.applyMu.Unlock()
+	if s.closed.Swap(true) {
 		return nil
 	}
-	s.closed = true
+	s.applyMu.Lock() // waits for an Apply in progress
+	s.mu.Lock()
 	socks := slices.Collect(mapValues(s.sockets))
 	s.sockets = map[string]*socket{}
+	s.mu.Unlock()
 	s.applyMu.Unlock()
 
 	var wg sync.WaitGroup

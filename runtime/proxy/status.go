@@ -23,8 +23,8 @@ type ConfigDump struct {
 
 // ConfigDump returns the configuration being served.
 func (s *Server) ConfigDump() ConfigDump {
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var d ConfigDump
 	if g := s.cur.Load(); g != nil {
 		d.Generation, d.Applied, d.Config = g.seq, g.applied, g.cfg
@@ -70,7 +70,7 @@ type PluginInfo struct {
 // Plugins reports every filter of the current configuration, plus filters
 // whose build failed.
 func (s *Server) Plugins() []PluginInfo {
-	s.applyMu.Lock()
+	s.mu.Lock()
 	g := s.cur.Load()
 	var refs []*pluginRef
 	if g != nil {
@@ -80,7 +80,7 @@ func (s *Server) Plugins() []PluginInfo {
 	for k, v := range s.failures {
 		failures[k] = v
 	}
-	s.applyMu.Unlock()
+	s.mu.Unlock()
 
 	var out []PluginInfo
 	for _, r := range refs {

@@ -208,15 +208,17 @@ func (p *Plugin) release(in *instance) {
 
 // instanceDied is called once per dead instance (with in.mu possibly held).
 func (p *Plugin) instanceDied(in *instance, err error) {
-	p.crashes.Add(1)
-	p.rt.metrics.hostCounter(p.cfg.Name, "crashes")
-	p.log.Error("wasm VM crashed", "slot", in.slot, "err", err)
 	p.mu.Lock()
 	p.lastErr, p.lastErrAt = err, time.Now()
 	if p.slots[in.slot] != in || p.closed.Load() {
+		// Not serving yet (a failed start or rebuild, reported by its
+		// caller) or closing: not a crash.
 		p.mu.Unlock()
 		return
 	}
+	p.crashes.Add(1)
+	p.rt.metrics.hostCounter(p.cfg.Name, "crashes")
+	p.log.Error("wasm VM crashed", "slot", in.slot, "err", err)
 	p.slotState[in.slot] = StateCrashed
 	p.consecutive[in.slot]++
 	attempt := p.consecutive[in.slot]

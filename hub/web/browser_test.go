@@ -125,7 +125,7 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#versions`)),
 	)
 	shot("4-filter")
-	heading, readme := text(`#f-h`), text(`.markdown h1`)
+	heading, readme := text(`#f-h`), text(`.markdown h2`)
 	versions := eval(`document.querySelectorAll("#versions tbody tr").length`)
 	hostile := eval(`document.querySelectorAll(".markdown script, .markdown img[onerror], .markdown a[href^=javascript]").length`)
 	title, err := chromedp.Run(ctx, chromedp.Title())
@@ -154,7 +154,7 @@ func TestBrowserJourney(t *testing.T) {
 		t.Errorf("search for 'rate' shows %d cards, want 1", cards)
 	}
 	if strings.TrimSpace(heading) != "rate-limit" || readme != "Rate limit" {
-		t.Errorf("filter page heading %q, README h1 %q", heading, readme)
+		t.Errorf("filter page heading %q, README title %q", heading, readme)
 	}
 	if versions != 2 {
 		t.Errorf("versions table has %d rows, want 2", versions)

@@ -63,7 +63,7 @@ func FuzzRenderMarkdown(f *testing.F) {
 
 func TestRenderMarkdownKeepsFormatting(t *testing.T) {
 	out := string(renderMarkdown("# Title\n\n- [x] done\n\n| a |\n|---|\n| 1 |\n\n~~old~~ https://example.com\n\n```go\nx := 1\n```\n"))
-	for _, want := range []string{`<h1 id="title">Title</h1>`, `<table>`, `<del>old</del>`, `checked`,
+	for _, want := range []string{`<h2 id="readme-title">Title</h2>`, `<table>`, `<del>old</del>`, `checked`,
 		`<a href="https://example.com" rel="nofollow noopener ugc">`, `<code class="language-go">x := 1`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered README lacks %q:\n%s", want, out)

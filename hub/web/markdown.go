@@ -19,7 +19,8 @@ import (
 // autolinks, task lists), headings with ids, and NO raw HTML: goldmark's
 // default (safe) renderer replaces raw HTML with a comment and drops
 // javascript:, vbscript: and data: (non-image) link targets. Links get
-// rel="nofollow noopener ugc".
+// rel="nofollow noopener ugc". Headings move one level down (a README's
+// "# Title" becomes an h2) so that the page keeps a single h1.
 var md = goldmark.New(
 	goldmark.WithExtensions(extension.GFM),
 	goldmark.WithParserOptions(parser.WithAutoHeadingID(),
@@ -36,15 +37,27 @@ func (linkRel) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
 		switch n.Kind() {
 		case ast.KindLink, ast.KindAutoLink:
 			n.SetAttributeString("rel", []byte("nofollow noopener ugc"))
+		case ast.KindHeading:
+			h := n.(*ast.Heading)
+			h.Level = min(h.Level+1, 6)
 		}
 		return ast.WalkContinue, nil
 	})
 }
 
+// prefixedIDs gives README headings ids starting with "readme-", so that a
+// README can never collide with (or shadow) the page's own ids.
+type prefixedIDs struct{ parser.IDs }
+
+func (p prefixedIDs) Generate(value []byte, kind ast.NodeKind) []byte {
+	return append([]byte("readme-"), p.IDs.Generate(value, kind)...)
+}
+
 // renderMarkdown returns the README as safe HTML.
 func renderMarkdown(src string) template.HTML {
 	var buf bytes.Buffer
-	if err := md.Convert([]byte(src), &buf); err != nil {
+	ctx := parser.NewContext(parser.WithIDs(prefixedIDs{parser.NewContext().IDs()}))
+	if err := md.Convert([]byte(src), &buf, parser.WithContext(ctx)); err != nil {
 		return template.HTML("<pre>" + template.HTMLEscapeString(src) + "</pre>")
 	}
 	// The renderer escapes text and omits raw HTML, so its output is safe.

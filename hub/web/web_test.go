@@ -16,6 +16,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/net/html"
 
 	"github.com/wasmctl/wasmctl/hub/api"
 	"github.com/wasmctl/wasmctl/hub/auth"
@@ -176,7 +177,7 @@ func TestPagesRender(t *testing.T) {
 		{"/?sort=popular&page=1", 200, []string{"Most pulled</option>"}},
 		{"/?page=abc", 400, []string{"page must be a positive integer"}},
 		{"/filters/acme/rate-limit", 200, []string{
-			`<h1 id="rate-limit">Rate limit</h1>`, "<strong>requests</strong>", "<table>",
+			`<h2 id="readme-rate-limit">Rate limit</h2>`, "<strong>requests</strong>", "<table>",
 			"Token-bucket rate limiting per client", "Apache-2.0",
 			"<code>v1.1.0</code>", "<code>v1.0.0</code>", "0.2.0", "compat",
 			"wasmctl pull " + host + "/acme/rate-limit:v1.1.0",
@@ -370,4 +371,65 @@ func TestSignup(t *testing.T) {
 	if _, err := e.auth.User(context.Background(), "carol"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAccessibleMarkup checks, on every page, what a screen reader relies
+// on: one main landmark, a skip link, one h1, lang, and a label for every
+// visible form control.
+func TestAccessibleMarkup(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	pages := []string{"/", "/?q=rate", "/filters/acme/rate-limit", "/namespaces/acme", "/login", "/signup"}
+	check := func(path, body string) {
+		t.Helper()
+		z := html.NewTokenizer(strings.NewReader(body))
+		labels, controls := map[string]bool{}, map[string]string{}
+		var mains, h1s int
+		var lang, skip bool
+		for {
+			tt := z.Next()
+			if tt == html.ErrorToken {
+				break
+			}
+			if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+				continue
+			}
+			tok := z.Token()
+			attr := map[string]string{}
+			for _, a := range tok.Attr {
+				attr[a.Key] = a.Val
+			}
+			switch tok.Data {
+			case "html":
+				lang = attr["lang"] != ""
+			case "main":
+				mains++
+			case "h1":
+				h1s++
+			case "a":
+				skip = skip || attr["href"] == "#main"
+			case "label":
+				labels[attr["for"]] = true
+			case "input", "select", "textarea":
+				if attr["type"] != "hidden" {
+					controls[attr["id"]] = tok.Data + " " + attr["name"]
+				}
+			}
+		}
+		if !lang || mains != 1 || h1s != 1 || !skip {
+			t.Errorf("%s: lang %v, %d main, %d h1, skip link %v", path, lang, mains, h1s, skip)
+		}
+		for id, what := range controls {
+			if id == "" || !labels[id] {
+				t.Errorf("%s: %s has no <label for>", path, what)
+			}
+		}
+	}
+	for _, p := range pages {
+		_, body, _ := get(t, c, e.srv.URL+p)
+		check(p, body)
+	}
+	e.login(t, c)
+	_, body, _ := get(t, c, e.srv.URL+"/settings/tokens")
+	check("/settings/tokens", body)
 }

@@ -67,14 +67,14 @@ func (s remoteSource) Repository(ctx context.Context, name string) (Repository, 
 	return r.(*remote.Repository), nil
 }
 
-// splitRepo splits "namespace/name" (the namespace may itself hold slashes:
-// "org/team/name") at the first slash. A repository without a slash belongs
-// to the namespace "library" as on Docker Hub.
+// splitRepo splits "namespace/name" at the first slash (the name may hold
+// more: "org/team/filter" is "team/filter" in "org"). A repository without
+// a slash is its own namespace, as hub/auth's access rules see it.
 func splitRepo(repo string) (ns, name string) {
 	if i := strings.IndexByte(repo, '/'); i > 0 {
 		return repo[:i], repo[i+1:]
 	}
-	return "library", repo
+	return repo, repo
 }
 
 // ManifestPushed indexes the manifest desc just pushed to repo under tag. A

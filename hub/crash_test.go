@@ -18,6 +18,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/wasmctl/wasmctl/hub"
+	"github.com/wasmctl/wasmctl/hub/db/dbtest"
 )
 
 // TestMain doubles as a hub process for TestKilledMidPush: with
@@ -40,7 +41,9 @@ func TestMain(m *testing.M) {
 		s.Serve(context.Background(), ln)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	dbtest.Stop()
+	os.Exit(code)
 }
 
 // child starts a hub process on data directory dir.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/wasmctl/wasmctl/hub"
 	"github.com/wasmctl/wasmctl/hub/auth"
+	"github.com/wasmctl/wasmctl/hub/db/dbtest"
 	"github.com/wasmctl/wasmctl/hub/index/indextest"
 )
 
@@ -368,5 +369,42 @@ func TestUploadLimit(t *testing.T) {
 	resp, body := do("PATCH", loc, half, map[string]string{"Content-Type": "application/octet-stream", "Content-Range": "819200-1638399"})
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"SIZE_INVALID"`) {
 		t.Fatalf("second chunk over the limit = %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestPostgresBackend runs a hub whose accounts and index live in
+// PostgreSQL: push, index, visibility and a second replica sharing the
+// database and storage.
+func TestPostgresBackend(t *testing.T) {
+	dsn := dbtest.PostgresDSN(t)
+	storage := t.TempDir()
+	cfg := hub.Config{Database: dsn, Storage: hub.StorageConfig{Driver: "filesystem", Parameters: map[string]any{"rootdirectory": storage}}}
+	s, host := startHub(t, cfg)
+	ctx := t.Context()
+	if _, err := pushModule(ctx, repoAs(t, host, "alice/pg", "alice"), "v1", module); err != nil {
+		t.Fatal(err)
+	}
+	s.Flush()
+	if d, err := s.Index.Get(ctx, "alice/pg", nil); err != nil || d.LatestTag != "v1" {
+		t.Fatalf("index on PostgreSQL: %+v, %v", d, err)
+	}
+	// A second replica (its own data directory for the signing key, so it
+	// must share the key file) sees the same accounts and content.
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, bytes.Repeat([]byte("k"), 32), 0o600)
+	cfg2 := cfg
+	cfg2.Data = t.TempDir()
+	cfg2.Auth.SigningKeyFile = keyFile
+	r2, err := hub.New(ctx, cfg2, hub.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if _, err := r2.Auth.Authenticate(ctx, "", "alice", "alice-password"); err != nil {
+		t.Fatalf("replica cannot authenticate alice: %v", err)
+	}
+	rp, _ := r2.Registry.Repository(ctx, "alice/pg")
+	if _, err := rp.Resolve(ctx, "v1"); err != nil {
+		t.Fatalf("replica cannot see alice/pg:v1: %v", err)
 	}
 }

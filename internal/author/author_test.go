@@ -82,3 +82,15 @@ func TestInit_Refusals(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseTestFile feeds arbitrary tests/*.yaml documents.
+func FuzzParseTestFile(f *testing.F) {
+	f.Add([]byte("config: {a: 1}\ncases:\n  - name: x\n    request: {path: /}\n    expect: {status: 200}\n"))
+	f.Add([]byte("cases:\n  - name: y\n    upstream: {body: hi}\n    expect: {logs: [a], metrics: {m: 2}}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tf, err := ParseTestFile(b)
+		if err == nil && (len(tf.Cases) == 0 || tf.Cases[0].Name == "") {
+			t.Fatalf("ParseTestFile accepted a file without named cases: %q", b)
+		}
+	})
+}

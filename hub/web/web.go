@@ -100,30 +100,33 @@ func New(cfg Config) (*UI, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	e.Use(gin.Recovery(), u.securityHeaders, u.session)
+	e.Use(gin.Recovery(), u.securityHeaders)
 	e.RedirectTrailingSlash = false
 	e.HandleMethodNotAllowed = true
 
+	// Static assets need no session (no database query per file).
 	static, _ := fs.Sub(staticFS, "static")
 	e.GET("/static/*file", func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=3600")
 		c.FileFromFS(c.Param("file"), http.FS(static))
 	})
-	e.GET("/", u.explore)
-	e.GET("/filters/*repo", u.filter)
-	e.GET("/namespaces/:ns", u.namespace)
-	e.GET("/login", u.loginPage)
-	e.POST("/login", u.csrf, u.login)
-	e.POST("/logout", u.csrf, u.logout)
-	e.GET("/signup", u.signupPage)
-	e.POST("/signup", u.csrf, u.signup)
-	e.GET("/settings/tokens", u.requireLogin, u.tokensPage)
-	e.POST("/settings/tokens", u.requireLogin, u.csrf, u.createToken)
-	e.POST("/settings/tokens/:id/revoke", u.requireLogin, u.csrf, u.revokeToken)
-	e.NoRoute(func(c *gin.Context) {
+	g := e.Group("/", u.session)
+	get := func(path string, h ...gin.HandlerFunc) { g.GET(path, h...); g.HEAD(path, h...) }
+	get("/", u.explore)
+	get("/filters/*repo", u.filter)
+	get("/namespaces/:ns", u.namespace)
+	get("/login", u.loginPage)
+	g.POST("/login", u.csrf, u.login)
+	g.POST("/logout", u.csrf, u.logout)
+	get("/signup", u.signupPage)
+	g.POST("/signup", u.csrf, u.signup)
+	get("/settings/tokens", u.requireLogin, u.tokensPage)
+	g.POST("/settings/tokens", u.requireLogin, u.csrf, u.createToken)
+	g.POST("/settings/tokens/:id/revoke", u.requireLogin, u.csrf, u.revokeToken)
+	e.NoRoute(u.session, func(c *gin.Context) {
 		u.errorPage(c, http.StatusNotFound, "Page not found", "There is nothing at this address.")
 	})
-	e.NoMethod(func(c *gin.Context) { u.errorPage(c, http.StatusMethodNotAllowed, "Method not allowed", "") })
+	e.NoMethod(u.session, func(c *gin.Context) { u.errorPage(c, http.StatusMethodNotAllowed, "Method not allowed", "") })
 	u.engine = e
 	return u, nil
 }

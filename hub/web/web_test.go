@@ -219,6 +219,20 @@ func TestPagesRender(t *testing.T) {
 	}
 }
 
+func TestHead(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/", "/filters/acme/rate-limit", "/login"} {
+		resp, err := http.Head(e.srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("HEAD %s = %s %q", p, resp.Status, resp.Header.Get("Content-Type"))
+		}
+	}
+}
+
 func TestReadmeWithScriptRendersInert(t *testing.T) {
 	e := newEnv(t)
 	_, body, _ := get(t, e.client(t), e.srv.URL+"/filters/acme/rate-limit")

@@ -62,7 +62,7 @@ browse and search them, accounts, namespaces and access tokens, all served on on
   wasmctl login 127.0.0.1:5000 -u alice
   wasmctl push 127.0.0.1:5000/alice/myfilter:v1`,
 		}
-		cmd.AddCommand(hubServeCmd(), hubUserCmd(), hubOrgCmd(), hubReindexCmd())
+		cmd.AddCommand(hubServeCmd(), hubUserCmd(), hubOrgCmd(), hubRepoCmd(), hubReindexCmd())
 		root.AddCommand(cmd)
 	})
 }
@@ -252,6 +252,45 @@ func hubOrgCmd() *cobra.Command {
 	}
 	mf.add(member)
 	cmd.AddCommand(create, member)
+	return cmd
+}
+
+func hubRepoCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "repo", Short: "Administer repositories"}
+	for _, v := range []struct {
+		use     string
+		private bool
+		short   string
+	}{
+		{"private", true, "Make REPO private: visible and pullable by its namespace's owners only"},
+		{"public", false, "Make REPO public: anyone may see and pull it"},
+	} {
+		var f hubFlags
+		c := &cobra.Command{
+			Use:     v.use + " REPO",
+			Short:   v.short,
+			Example: "  wasmctl hub repo " + v.use + " alice/myfilter --data /var/lib/wasmctl-hub",
+			Args:    cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				cfg, err := f.load()
+				if err != nil {
+					return err
+				}
+				s, err := openHub(cmd.Context(), cfg)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				if err := s.Auth.SetVisibility(cmd.Context(), args[0], v.private); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is now %s\n", args[0], v.use)
+				return nil
+			},
+		}
+		f.add(c)
+		cmd.AddCommand(c)
+	}
 	return cmd
 }
 

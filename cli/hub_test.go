@@ -46,6 +46,18 @@ func TestHubUserAddListReindex(t *testing.T) {
 	if code != ExitOK || json.Unmarshal([]byte(out), &users) != nil || len(users) != 1 || users[0].Name != "alice" {
 		t.Fatalf("user list = %d %q", code, out)
 	}
+	if code, out, errOut := runIn(t, "", "hub", "repo", "private", "alice/secret", "--data", data); code != ExitOK || !strings.Contains(out, "alice/secret is now private") {
+		t.Fatalf("repo private = %d %q %q", code, out, errOut)
+	}
+	if s, err := hub.New(t.Context(), hub.Config{Data: data}, hub.Options{Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		t.Fatal(err)
+	} else {
+		private := s.Auth.Private(t.Context(), "alice/secret")
+		s.Close()
+		if !private {
+			t.Fatal("alice/secret is not private after 'hub repo private'")
+		}
+	}
 	if code, out, errOut := runIn(t, "", "hub", "reindex", "--data", data); code != ExitOK || !strings.Contains(out, "repositories 0") {
 		t.Fatalf("reindex = %d %q %q", code, out, errOut)
 	}

@@ -146,10 +146,16 @@ func (s *Service) RepositoryCreated(ctx context.Context, repo string) error {
 // pushed yet: making a name private before the first push keeps it hidden
 // from the start.
 func (s *Service) SetPrivate(ctx context.Context, user, repo string, private bool) error {
-	defer s.cache.clear()
 	if s.Enabled() && !s.Owns(ctx, user, Namespace(repo)) {
 		return ErrForbidden
 	}
+	return s.SetVisibility(ctx, repo, private)
+}
+
+// SetVisibility changes repo's visibility without a permission check, for
+// administrators ('wasmctl hub repo private').
+func (s *Service) SetVisibility(ctx context.Context, repo string, private bool) error {
+	defer s.cache.clear()
 	p := 0
 	if private {
 		p = 1

@@ -84,7 +84,7 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		name, yaml string
 		want       []string // substrings, one per expected error
 	}{
-		{"unknown field", "listeners:\n- name: a\n  adress: 1:2\n", []string{"f.yaml:3: field adress not found"}},
+		{"unknown field", "listeners:\n- name: a\n  adress: 1:2\n", []string{`f.yaml:3:3: listeners[0].adress: unknown field "adress"; valid fields here: name, address, protocol, routes, cluster, filters`}},
 		{"bad sha", strings.Replace(valid, "sha256: 0000000000000000000000000000000000000000000000000000000000000000", "sha256: abc", 1),
 			[]string{"f.yaml:16:13: listeners[0].filters[1].sha256: \"abc\" is not a sha256"}},
 		{"unknown cluster", strings.Replace(valid, "cluster: canary", "cluster: nope", 1),

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -81,9 +82,11 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
+			pos := map[string]*yaml.Node{}
+			index(root.Content[0], "", pos)
 			es := make(Errors, 0, len(te.Errors))
 			for _, m := range te.Errors {
-				es = append(es, yamlMessage(file, m))
+				es = append(es, unknownField(yamlMessage(file, m), pos))
 			}
 			return nil, es
 		}
@@ -109,6 +112,39 @@ func yamlMessage(file, msg string) *FieldError {
 	return &FieldError{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
+var unknownRE = regexp.MustCompile(`^field (\S+) not found in type config\.(\w+)$`)
+
+// unknownField rewrites yaml's "field x not found in type config.T" into a
+// message naming the field path and the valid fields.
+func unknownField(e *FieldError, pos map[string]*yaml.Node) *FieldError {
+	m := unknownRE.FindStringSubmatch(e.Msg)
+	if m == nil {
+		return e
+	}
+	for p, n := range pos {
+		if k, ok := strings.CutSuffix(p, "#key"); ok && n.Value == m[1] && n.Line == e.Line {
+			e.Field, e.Column = k, n.Column
+			break
+		}
+	}
+	e.Msg = fmt.Sprintf("unknown field %q; valid fields here: %s", m[1], strings.Join(fieldsOf[m[2]], ", "))
+	return e
+}
+
+// fieldsOf lists the YAML fields of each configuration type, for messages.
+var fieldsOf = map[string][]string{}
+
+func init() {
+	for _, v := range []any{Config{}, Admin{}, Cache{}, Listener{}, Route{}, Match{}, HeaderMatch{}, Cluster{}, HealthCheck{}, Filter{}, VMConfig{}, EnvVar{}} {
+		t := reflect.TypeOf(v)
+		for i := range t.NumField() {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+				fieldsOf[t.Name()] = append(fieldsOf[t.Name()], tag)
+			}
+		}
+	}
+}
+
 func yamlError(file string, err error) *FieldError {
 	return yamlMessage(file, err.Error())
 }
@@ -132,11 +168,9 @@ func index(n *yaml.Node, path string, pos map[string]*yaml.Node) {
 		for i, c := range n.Content {
 			index(c, fmt.Sprintf("%s[%d]", path, i), pos)
 		}
-	case yaml.AliasNode:
-		if n.Alias != nil {
-			index(n.Alias, path, pos)
-		}
 	}
+	// Aliases are not followed: their target has its own position, and an
+	// alias may point at its own ancestor.
 }
 
 type validator struct {

@@ -50,6 +50,7 @@ func FuzzRenderMarkdown(f *testing.F) {
 		"<svg/onload=alert(1)>",
 		"[a](<javascript:alert(1)>)",
 		"<details open ontoggle=alert(1)>",
+		"| a | b |\n|:-|-:|\n| 1 | 2 |\n",
 	} {
 		f.Add(s)
 	}
@@ -62,8 +63,8 @@ func FuzzRenderMarkdown(f *testing.F) {
 }
 
 func TestRenderMarkdownKeepsFormatting(t *testing.T) {
-	out := string(renderMarkdown("# Title\n\n- [x] done\n\n| a |\n|---|\n| 1 |\n\n~~old~~ https://example.com\n\n```go\nx := 1\n```\n"))
-	for _, want := range []string{`<h2 id="readme-title">Title</h2>`, `<table>`, `<del>old</del>`, `checked`,
+	out := string(renderMarkdown("# Title\n\n- [x] done\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n~~old~~ https://example.com\n\n```go\nx := 1\n```\n"))
+	for _, want := range []string{`<h2 id="readme-title">Title</h2>`, `<table>`, `<del>old</del>`, `<th align="right">b</th>`, `checked`,
 		`<a href="https://example.com" rel="nofollow noopener ugc">`, `<code class="language-go">x := 1`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered README lacks %q:\n%s", want, out)

@@ -22,7 +22,10 @@ import (
 // rel="nofollow noopener ugc". Headings move one level down (a README's
 // "# Title" becomes an h2) so that the page keeps a single h1.
 var md = goldmark.New(
-	goldmark.WithExtensions(extension.GFM),
+	// GFM, with table alignment as align attributes: the CSP forbids
+	// inline style attributes.
+	goldmark.WithExtensions(extension.Linkify, extension.Strikethrough, extension.TaskList,
+		extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute))),
 	goldmark.WithParserOptions(parser.WithAutoHeadingID(),
 		parser.WithASTTransformers(util.Prioritized(linkRel{}, 100))),
 )

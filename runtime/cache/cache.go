@@ -439,8 +439,12 @@ func (c *Cache) fetchOCI(ctx context.Context, ref string) (mod []byte, image str
 	img, err := wasmimage.ReadRef(ctx, repo, tag, wasmimage.ReadOptions{MaxBlobSize: MaxModuleSize})
 	if err != nil {
 		hint := ""
-		if strings.Contains(err.Error(), "http: server gave HTTP response to HTTPS client") {
+		switch msg := err.Error(); {
+		case strings.Contains(msg, "http: server gave HTTP response to HTTPS client"):
 			hint = " (the registry speaks plain HTTP: pass --plain-http or list it under cache.plainHTTP)"
+		case strings.Contains(msg, "credential not found") || strings.Contains(msg, "401") || strings.Contains(msg, "403"):
+			hint = " (the registry wants credentials: log in with `wasmctl login " + host + "` or `docker login " + host +
+				"`; they are read from the Docker config file, cache.dockerConfig)"
 		}
 		return nil, "", fmt.Errorf("pull %s: %w%s", ref, err, hint)
 	}

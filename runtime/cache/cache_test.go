@@ -237,3 +237,44 @@ func FuzzParseURL(f *testing.F) {
 		}
 	})
 }
+
+func TestDockerConfigCredentials(t *testing.T) {
+	reg := testregistry.Start(t)
+	mod := cachetest.Module("private")
+	cachetest.Push(t, reg.Ref("f/private:v1"), mod, cachetest.OCI)
+	u, _ := url.Parse(reg.URL)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	guarded := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "alice" || pass != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer guarded.Close()
+	host := strings.TrimPrefix(guarded.URL, "http://")
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"auths":{"`+host+`":{"auth":"YWxpY2U6czNjcmV0"}}}`), 0o600) // alice:s3cret
+	none := filepath.Join(dir, "none.json")
+	os.WriteFile(none, []byte(`{"auths":{}}`), 0o600)
+	for _, tc := range []struct {
+		name, cfg string
+		ok        bool
+	}{{"with credentials", good, true}, {"anonymous", none, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Open(t.TempDir(), Options{PlainHTTP: func(string) bool { return true }, DockerConfig: tc.cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := c.Get(t.Context(), Source{URL: host + "/f/private:v1"})
+			if tc.ok && (err != nil || !bytes.Equal(m.Bytes, mod)) {
+				t.Fatalf("pull with credentials: %v", err)
+			}
+			if !tc.ok && (err == nil || !strings.Contains(err.Error(), "wasmctl login "+host)) {
+				t.Fatalf("anonymous pull of a private image: %v, want an error saying to log in", err)
+			}
+		})
+	}
+}

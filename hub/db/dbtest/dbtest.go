@@ -14,7 +14,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,20 +96,34 @@ func (e skipError) Error() string { return string(e) }
 var server *exec.Cmd
 
 // Stop stops the PostgreSQL server started by this process, if any. Call it
-// from TestMain after m.Run; without it the server exits when its data
-// directory's owner process (this one) is gone at the next start-up check.
+// from TestMain after m.Run. (A server left behind stops by itself within a
+// minute once its data directory is gone.)
 func Stop() {
-	if server != nil && server.Process != nil {
-		server.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { server.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			server.Process.Kill()
-		}
-		os.RemoveAll(filepath.Dir(server.Dir))
+	if server == nil || server.Process == nil {
+		return
 	}
+	// The server may run under runuser: signal the postmaster itself,
+	// whose pid heads postmaster.pid, with SIGINT (fast shutdown).
+	pid := server.Process.Pid
+	if b, err := os.ReadFile(filepath.Join(server.Dir, "postmaster.pid")); err == nil {
+		if first, _, _ := strings.Cut(string(b), "\n"); first != "" {
+			if p, err := strconv.Atoi(strings.TrimSpace(first)); err == nil {
+				pid = p
+			}
+		}
+	}
+	syscall.Kill(pid, syscall.SIGINT)
+	done := make(chan struct{})
+	go func() { server.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(pid, syscall.SIGKILL)
+		server.Process.Kill()
+		<-done
+	}
+	os.RemoveAll(filepath.Dir(server.Dir))
+	server = nil
 }
 
 func pgBin() (string, error) {
@@ -120,6 +136,47 @@ func pgBin() (string, error) {
 	}
 	sort.Strings(matches)
 	return filepath.Dir(matches[len(matches)-1]), nil
+}
+
+// initData fills data with a fresh cluster: a copy of a template made by
+// initdb once per machine (initdb takes seconds; a copy, a fraction), so
+// that the test packages that each start a server do not each pay for it.
+func initData(bin, data string, runAs []string, uid, gid int) error {
+	tmpl := filepath.Join(os.TempDir(), fmt.Sprintf("wasmctl-pg-template-%d-%s", os.Geteuid(), filepath.Base(filepath.Dir(bin))))
+	lock, err := os.OpenFile(tmpl+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(filepath.Join(tmpl, "ready")); err != nil {
+		os.RemoveAll(tmpl)
+		if err := os.MkdirAll(tmpl, 0o755); err != nil {
+			return err
+		}
+		if uid >= 0 {
+			os.Chown(tmpl, uid, gid)
+		}
+		args := append(append([]string{}, runAs...), filepath.Join(bin, "initdb"), "-D", filepath.Join(tmpl, "data"),
+			"-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+		c := exec.Command(args[0], args[1:]...)
+		c.Dir = tmpl
+		if out, err := c.CombinedOutput(); err != nil {
+			os.RemoveAll(tmpl)
+			return fmt.Errorf("initdb: %v\n%s", err, out)
+		}
+		if err := os.WriteFile(filepath.Join(tmpl, "ready"), nil, 0o644); err != nil {
+			return err
+		}
+	}
+	// cp -a keeps the owner and the 0700 mode PostgreSQL insists on.
+	if out, err := exec.Command("cp", "-a", filepath.Join(tmpl, "data"), data).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy PostgreSQL template: %v\n%s", err, out)
+	}
+	return nil
 }
 
 func startPostgres() (string, error) {
@@ -156,8 +213,8 @@ func startPostgres() (string, error) {
 		c.Dir = root
 		return c
 	}
-	if out, err := cmd("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("initdb: %v\n%s", err, out)
+	if err := initData(bin, data, runAs, uid, gid); err != nil {
+		return "", err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

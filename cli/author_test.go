@@ -301,17 +301,12 @@ func TestLoginLogout(t *testing.T) {
 // and crane; a plain artifact pushed by oras is pulled and inspected by
 // wasmctl.
 func TestInterop_OrasAndCrane(t *testing.T) {
-	oras, err1 := exec.LookPath("oras")
-	crane, err2 := exec.LookPath("crane")
-	if err1 != nil || err2 != nil {
-		home, _ := os.UserHomeDir()
-		oras, crane = filepath.Join(home, "go", "bin", "oras"), filepath.Join(home, "go", "bin", "crane")
-		if _, err := os.Stat(oras); err != nil {
-			t.Skip("skipping: oras is not installed (go install oras.land/oras/cmd/oras@latest)")
-		}
-		if _, err := os.Stat(crane); err != nil {
-			t.Skip("skipping: crane is not installed (go install github.com/google/go-containerregistry/cmd/crane@latest)")
-		}
+	oras, crane := findTool("oras"), findTool("crane")
+	if oras == "" {
+		t.Skip("skipping: oras is not installed (go install oras.land/oras/cmd/oras@latest)")
+	}
+	if crane == "" {
+		t.Skip("skipping: crane is not installed (go install github.com/google/go-containerregistry/cmd/crane@latest)")
 	}
 	authorEnv(t)
 	reg := testregistry.Start(t)

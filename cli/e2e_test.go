@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -139,8 +140,48 @@ func TestE2E_Templates(t *testing.T) {
 				}
 			}
 			runPulled(t, wasm, tt.config, tt.template, tt.check)
+
+			// Interop: the same module pushed by oras as a plain artifact (one
+			// raw .wasm layer) is pulled, inspected and run by wasmctl.
+			if tt.template != "http-headers" {
+				return
+			}
+			oras := findTool("oras")
+			if oras == "" {
+				t.Log("skipping the oras half: oras is not installed (go install oras.land/oras/cmd/oras@latest)")
+				return
+			}
+			plain := reg.Ref("e2e/plain:1")
+			cmd := exec.CommandContext(t.Context(), oras, "push", "--plain-http", plain, "filter.wasm")
+			cmd.Dir = out
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("oras push: %v\n%s", err, b)
+			}
+			if text := mustRun(t, "inspect", plain); !strings.Contains(text, "artifact variant") || !strings.Contains(text, "proxy_on_request_headers") {
+				t.Errorf("inspect of the oras artifact:\n%s", text)
+			}
+			out2 := t.TempDir()
+			mustRun(t, "pull", plain, "-d", out2)
+			wasm2, err := os.ReadFile(filepath.Join(out2, "filter.wasm"))
+			if err != nil {
+				t.Fatalf("pull of the oras artifact wrote no filter.wasm: %v", err)
+			}
+			runPulled(t, wasm2, tt.config, tt.template, tt.check)
 		})
 	}
+}
+
+// findTool finds a CLI on PATH or in ~/go/bin ("" when absent).
+func findTool(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	p := filepath.Join(home, "go", "bin", name)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return ""
 }
 
 // runPulled runs the module in the runtime host and calls check with the

@@ -208,10 +208,15 @@ func (e *Env) Pull(ctx context.Context, ref, dir string, intoStore bool) (*PullR
 	return &PullResult{Ref: ref, Digest: desc.Digest.String(), Variant: string(img.Variant), Files: written}, nil
 }
 
-// moduleName picks a file name: wasmctl.yaml's name, the title annotation,
-// or the repository's last path element.
+// moduleName picks a file name: wasmctl.yaml's name, the manifest's title,
+// the module layer's title when it names a .wasm file, or the repository's
+// last path element.
 func moduleName(img *wasmimage.Image, repository string) string {
-	for _, n := range []string{nameOf(img), img.Annotations[ocispec.AnnotationTitle], repository[strings.LastIndex(repository, "/")+1:]} {
+	layerTitle := img.ModuleLayer.Annotations[ocispec.AnnotationTitle]
+	if !strings.HasSuffix(layerTitle, ".wasm") || layerTitle == wasmimage.FileModule {
+		layerTitle = ""
+	}
+	for _, n := range []string{nameOf(img), img.Annotations[ocispec.AnnotationTitle], layerTitle, repository[strings.LastIndex(repository, "/")+1:]} {
 		n = strings.TrimSuffix(filepath.Base(n), ".wasm")
 		if n != "" && n != "." && n != "/" {
 			return n

@@ -142,7 +142,14 @@ func pgBin() (string, error) {
 // initdb once per machine (initdb takes seconds; a copy, a fraction), so
 // that the test packages that each start a server do not each pay for it.
 func initData(bin, data string, runAs []string, uid, gid int) error {
-	tmpl := filepath.Join(os.TempDir(), fmt.Sprintf("wasmctl-pg-template-%d-%s", os.Geteuid(), filepath.Base(filepath.Dir(bin))))
+	// Key the template by the real binary's location, which names the
+	// PostgreSQL version (/usr/lib/postgresql/15/bin/initdb).
+	real, err := filepath.EvalSymlinks(filepath.Join(bin, "initdb"))
+	if err != nil {
+		real = filepath.Join(bin, "initdb")
+	}
+	version := strings.NewReplacer("/", "_").Replace(filepath.Dir(filepath.Dir(real)))
+	tmpl := filepath.Join(os.TempDir(), fmt.Sprintf("wasmctl-pg-template-%d%s", os.Geteuid(), version))
 	lock, err := os.OpenFile(tmpl+".lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return err

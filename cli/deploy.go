@@ -68,7 +68,7 @@ own API types (istio.io/api) and the proxy config against the runtime's parser.`
 				}
 				return render(cmd, output, res, func(w io.Writer) {
 					fmt.Fprint(w, res.WasmPluginYAML)
-					fmt.Fprintf(w, "---\n# wasmctl proxy configuration running the same filter (wasmctl proxy -c FILE):\n")
+					fmt.Fprintf(w, "---\n# wasmctl proxy configuration running the same filter (save it uncommented, then: wasmctl proxy --config FILE):\n")
 					for _, line := range splitLines(res.ProxyYAML) {
 						fmt.Fprintf(w, "# %s\n", line)
 					}

@@ -131,6 +131,15 @@ func TestInteropORASAndCrane(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(pulled, "plugin.wasm")); !bytes.Equal(got, module) {
 		t.Fatal("oras pulled different bytes")
 	}
+	// oras attach (a referrer, as signatures are) and oras discover.
+	os.WriteFile(filepath.Join(dir, "sig.txt"), []byte("signature"), 0o644)
+	if out, err := cliIn(t, dir, aliceCfg, "oras", "attach", "--plain-http", "--artifact-type", "application/vnd.example.signature",
+		host+"/alice/oras-filter:v1", "sig.txt"); err != nil {
+		t.Fatalf("oras attach: %v\n%s", err, out)
+	}
+	if out, err := cli(t, aliceCfg, "", "oras", "discover", "--plain-http", "--format", "json", host+"/alice/oras-filter:v1"); err != nil || !strings.Contains(out, "application/vnd.example.signature") {
+		t.Fatalf("oras discover: %v\n%s", err, out)
+	}
 	// Anonymous pull of a public repository works with no login at all.
 	anon := filepath.Join(dir, "anon")
 	os.MkdirAll(anon, 0o700)

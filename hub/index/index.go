@@ -334,6 +334,12 @@ func searchTerms(text string) []string {
 	return words
 }
 
+// clean drops NUL bytes and invalid UTF-8 from user input that is compared
+// with stored text (PostgreSQL refuses both in text parameters).
+func clean(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "")
+}
+
 // visibility returns the SQL condition (and its arguments) that keeps the
 // filters a viewer may see.
 func visibility(viewer []string) (string, []any) {
@@ -354,6 +360,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	}
 	q.PerPage = min(q.PerPage, MaxPerPage)
 	q.Page = max(q.Page, 1)
+	q.Category, q.Namespace = clean(q.Category), clean(q.Namespace)
 	terms := searchTerms(q.Text)
 
 	var from, rank string
@@ -480,6 +487,9 @@ func (ix *Index) categories(ctx context.Context, viewer []string) ([]Category, e
 // Get returns a filter with its README, schema and versions (newest first),
 // or ErrNotFound if it does not exist or the viewer may not see it.
 func (ix *Index) Get(ctx context.Context, repo string, viewer []string) (*Detail, error) {
+	if repo != clean(repo) {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, repo)
+	}
 	vis, vargs := visibility(viewer)
 	row := ix.db.QueryRowContext(ctx, ix.db.Rebind("SELECT "+filterCols+" FROM index_filters f WHERE f.repository = ? AND "+vis),
 		append([]any{repo}, vargs...)...)
@@ -541,6 +551,9 @@ func (ix *Index) versions(ctx context.Context, q querier, repo string) ([]Versio
 
 // RecordPull counts one pull of repo. Unknown repositories are ignored.
 func (ix *Index) RecordPull(ctx context.Context, repo string) error {
+	if repo != clean(repo) {
+		return nil
+	}
 	_, err := ix.db.ExecContext(ctx, ix.db.Rebind(`UPDATE index_filters SET pulls = pulls + 1 WHERE repository = ?`), repo)
 	if err != nil {
 		return fmt.Errorf("index: record pull of %s: %w", repo, err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/bcrypt"
 	"oras.land/oras-go/v2"
@@ -248,7 +249,8 @@ func TestAccessControl(t *testing.T) {
 	if _, err := pushModule(ctx, repoAs(t, host, "alice/pub", "alice"), "v1", module); err != nil {
 		t.Fatalf("alice pushing to her namespace: %v", err)
 	}
-	if _, err := pushModule(ctx, repoAs(t, host, "alice/secret", "alice"), "v1", module); err != nil {
+	secretModule := bigModule(100)
+	if _, err := pushModule(ctx, repoAs(t, host, "alice/secret", "alice"), "v1", secretModule); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Auth.SetPrivate(ctx, "alice", "alice/secret", true); err != nil {
@@ -316,6 +318,26 @@ func TestAccessControl(t *testing.T) {
 		ns, _ := s.Auth.VisibleNamespaces(ctx, "alice")
 		if _, err := s.Index.Get(ctx, "alice/secret", ns); err != nil {
 			t.Fatalf("the index hides alice/secret from alice: %v", err)
+		}
+	})
+
+	t.Run("anonymous mount respects visibility", func(t *testing.T) {
+		c := &orasauth.Client{Client: http.DefaultClient, Cache: orasauth.NewCache(),
+			Credential: orasauth.StaticCredential(host, orasauth.Credential{Username: "bob", Password: "bob-password"})}
+		mount := func(blob []byte) int {
+			req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v2/bob/mounted/blobs/uploads/?mount="+digest.FromBytes(blob).String(), nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if got := mount(module); got != http.StatusCreated {
+			t.Fatalf("mounting a blob of a public repository = %d, want 201", got)
+		}
+		if got := mount(secretModule); got != http.StatusAccepted {
+			t.Fatalf("mounting a blob only alice/secret holds = %d, want 202 (a plain upload)", got)
 		}
 	})
 

@@ -115,6 +115,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		Visible: func(ctx context.Context, repo string) bool {
 			return s.Auth.CanSee(ctx, auth.IdentityFrom(ctx).User, repo)
 		},
+		CanPull: func(ctx context.Context, repo string) bool {
+			return s.Auth.Can(ctx, auth.IdentityFrom(ctx).User, repo, auth.Pull)
+		},
 		Logger: log,
 	})
 	if err != nil {

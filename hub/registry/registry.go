@@ -62,6 +62,11 @@ type Config struct {
 	Listener Listener
 	// Visible, when set, filters the /v2/_catalog listing.
 	Visible func(ctx context.Context, repo string) bool
+	// CanPull, when set, tells whether the caller of a request (its
+	// context) may read repository repo. A cross-repository mount without a
+	// source repository then only succeeds for blobs the caller could
+	// already read somewhere; nil allows any stored blob.
+	CanPull func(ctx context.Context, repo string) bool
 	// UploadTTL is how long an abandoned upload is kept before the purge
 	// removes it (default 24 h).
 	UploadTTL time.Duration

@@ -266,22 +266,48 @@ func (r *Registry) startUpload(ctx context.Context, w http.ResponseWriter, req *
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// tryMount links blob d into name from repository from, or from anywhere
-// in the shared store when from is empty ("anonymous" mount: knowing a
-// content digest proves nothing is learnt from it). The caller has already
-// checked that it may pull from.
+// tryMount links blob d into name from repository from, or, when from is
+// empty ("anonymous" mount, by digest alone), from any repository that
+// holds it and that the caller may pull ([Config.CanPull]; everything when
+// that is nil). The caller has already checked that it may pull from.
 func (r *Registry) tryMount(ctx context.Context, name, from string, d digest.Digest) bool {
-	if from != "" {
+	switch {
+	case from != "":
 		if !ValidRepository(from) {
 			return false
 		}
 		if _, err := r.blobSize(ctx, from, d); err != nil {
 			return false
 		}
-	} else if _, ok := r.blobExists(ctx, d); !ok {
-		return false
+	case r.cfg.CanPull == nil:
+		if _, ok := r.blobExists(ctx, d); !ok {
+			return false
+		}
+	default:
+		if _, ok := r.blobExists(ctx, d); !ok || !r.readableSomewhere(ctx, d) {
+			return false
+		}
 	}
 	return r.linkBlob(ctx, name, d) == nil
+}
+
+// maxMountScan bounds the repositories an anonymous mount looks through;
+// past it the client simply uploads the blob.
+const maxMountScan = 2000
+
+// readableSomewhere reports whether a repository the caller may pull holds
+// blob d.
+func (r *Registry) readableSomewhere(ctx context.Context, d digest.Digest) bool {
+	repos, err := r.listRepositories(ctx, true)
+	if err != nil || len(repos) > maxMountScan {
+		return false
+	}
+	for _, repo := range repos {
+		if _, err := r.d.Stat(ctx, blobLinkPath(repo, d)); err == nil && r.cfg.CanPull(ctx, repo) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Registry) failUpload(ctx context.Context, w http.ResponseWriter, name, id string, err error) {

@@ -41,6 +41,7 @@ func Start(tb testing.TB) *Registry {
 	}
 	cfg.Log.Level = "error"
 	cfg.Log.AccessLog.Disabled = true
+	cfg.Catalog.MaxEntries = 1000 // distribution's default of 0 makes /v2/_catalog always empty
 	ctx, cancel := context.WithCancel(context.Background())
 	app := handlers.NewApp(ctx, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

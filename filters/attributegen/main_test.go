@@ -126,3 +126,7 @@ func TestAttributeGen(t *testing.T) {
 		})
 	})
 }
+
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, operations, nil, [][2]string{{":method", "GET"}, {":path", "/books"}})
+}

@@ -139,3 +139,8 @@ func TestDenier(t *testing.T) {
 		})
 	})
 }
+
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, `{"status":{"code":7},"match":{"attr":{"header":"x-source-version"},"exact":"v3"}}`, nil,
+		[][2]string{{":method", "GET"}, {":path", "/"}, {"x-source-version", "v2"}})
+}

@@ -210,3 +210,11 @@ func TestExtAuthz(t *testing.T) {
 		})
 	})
 }
+
+// BenchmarkRequest measures the cache-hit path (the callout is answered
+// once during warm-up).
+func BenchmarkRequest(b *testing.B) {
+	vm := &vmContext{}
+	filtertest.BenchmarkRequest(b, vm, `{"cluster":"opa","cache":{"valid_for":"1h"},"fail_close":false}`, nil,
+		[][2]string{{":method", "GET"}, {":path", "/books"}})
+}

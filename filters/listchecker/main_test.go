@@ -278,3 +278,8 @@ func TestFailOpenWhenNoList(t *testing.T) {
 		}
 	})
 }
+
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, `{"value":{"attribute":"source.ip"},"entry_type":"IP_ADDRESSES","overrides":["127.0.0.0/8","10.0.0.0/8"]}`,
+		[]filtertest.Option{filtertest.StringProp("source.address", "127.0.0.1:5000")}, [][2]string{{":method", "GET"}, {":path", "/"}})
+}

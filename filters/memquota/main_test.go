@@ -265,3 +265,8 @@ func TestGrantsExactlyMax(t *testing.T) {
 		}
 	})
 }
+
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, `{"quotas":[{"name":"q","max_amount":1000000000,"valid_duration":"1s"}],"dimensions":{"source":{"header":"x-forwarded-for","default":"unknown"}}}`,
+		nil, [][2]string{{":method", "GET"}, {":path", "/"}, {"x-forwarded-for", "1.2.3.4"}})
+}

@@ -193,3 +193,8 @@ func (s hostSource) Property(path ...string) ([]byte, bool) {
 }
 func (hostSource) RequestHeader(string) (string, bool)  { return "", false }
 func (hostSource) ResponseHeader(string) (string, bool) { return "", false }
+
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, `{}`, []filtertest.Option{inbound()},
+		[][2]string{{":method", "GET"}, {":path", "/"}, {headerID, "pp-1"}, {headerMetadata, header(productpage)}})
+}

@@ -216,6 +216,8 @@ type pluginContext struct {
 	cfg    *config
 	series map[string]series // name → defined metric: define_metric once per series
 	values []string
+	memo   mixer.Memo
+	labels map[string]string // label values of the current request
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
@@ -239,10 +241,19 @@ type httpContext struct {
 	plugin *pluginContext
 }
 
-func (h *httpContext) OnHttpStreamDone() { h.plugin.record(mixer.HostSource{}) }
+func (h *httpContext) OnHttpStreamDone() {
+	p := h.plugin
+	p.memo.Src = mixer.HostSource{}
+	p.memo.Reset()
+	p.record(&p.memo)
+}
 
 func (p *pluginContext) record(src mixer.Source) {
 	cfg := p.cfg
+	if p.labels == nil {
+		p.labels = map[string]string{}
+	}
+	clear(p.labels)
 	if cfg.exclude.Match(src) {
 		return
 	}
@@ -258,11 +269,20 @@ func (p *pluginContext) record(src mixer.Source) {
 		}
 		p.values = p.values[:0]
 		for j := range m.labels {
-			s, ok := m.labels[j].ResolveString(src)
-			if !ok || s == "" {
-				s = "unknown"
+			// The default metrics share their labels: resolve each once.
+			name := m.LabelNames[j]
+			s, seen := p.labels[name]
+			if !seen || m.Dimensions != nil {
+				v, ok := m.labels[j].ResolveString(src)
+				if !ok || v == "" {
+					v = "unknown"
+				}
+				s = sanitize(v)
+				if m.Dimensions == nil {
+					p.labels[name] = s
+				}
 			}
-			p.values = append(p.values, sanitize(s))
+			p.values = append(p.values, s)
 		}
 		name := seriesName(cfg.TagEncoding, cfg.Namespace+"_"+m.Name, m.LabelNames, p.values)
 		s, ok := p.series[name]

@@ -147,3 +147,8 @@ func TestDefineOncePerSeries(t *testing.T) {
 		t.Errorf("defined %d series, want 2", n)
 	}
 }
+
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, `{}`, nil,
+		[][2]string{{":method", "GET"}, {":path", "/books"}, {":authority", "reviews"}, {"user-agent", "curl"}})
+}

@@ -157,3 +157,8 @@ func TestRBAC(t *testing.T) {
 		})
 	})
 }
+
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, `{"handler_name":"rbachandler",`+policy+`}`, []filtertest.Option{productpage()},
+		[][2]string{{":method", "GET"}, {":path", "/books/1"}, {":authority", "reviews.default.svc"}})
+}

@@ -215,3 +215,9 @@ func TestRedisQuota(t *testing.T) {
 		})
 	})
 }
+
+// BenchmarkRequest measures the dispatch path (the callout stays pending).
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, `{"service":{"cluster":"quota"},"quotas":[{"name":"q","max_amount":1000000000,"valid_duration":"60s"}]}`, nil,
+		[][2]string{{":method", "GET"}, {":path", "/"}, {"x-request-id", "r"}})
+}

@@ -119,6 +119,7 @@ type pluginContext struct {
 	errors  proxywasm.MetricCounter
 	dropped proxywasm.MetricCounter
 	buf     []byte
+	memo    mixer.Memo
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
@@ -259,7 +260,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	if cfg.level < cfg.min {
 		return
 	}
-	src := mixer.HostSource{}
+	p.memo.Src = mixer.HostSource{}
+	p.memo.Reset()
+	src := &p.memo
 	if !cfg.filter.Match(src) {
 		return
 	}

@@ -229,3 +229,7 @@ func TestStdio(t *testing.T) {
 		})
 	})
 }
+
+func BenchmarkRequest(b *testing.B) {
+	filtertest.BenchmarkRequest(b, &vmContext{}, `{}`, nil, getFoo)
+}

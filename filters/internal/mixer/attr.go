@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -709,6 +710,21 @@ func lookupAttribute(name string) (resolver, error) {
 	if r, ok := attributeTable[name]; ok {
 		return r, nil
 	}
+	if r, ok := attributeCache.Load(name); ok {
+		return r.(resolver), nil
+	}
+	r, err := buildAttribute(name)
+	if err == nil {
+		attributeCache.Store(name, r)
+	}
+	return r, err
+}
+
+// attributeCache holds the resolvers built for map-style and raw names, so
+// a request never parses an attribute name.
+var attributeCache sync.Map
+
+func buildAttribute(name string) (resolver, error) {
 	if base, key, ok := mapLookup(name); ok {
 		switch base {
 		case "request.headers":
@@ -786,4 +802,61 @@ func NodeID(src Source) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Memo is a Source that remembers what it read for the duration of one
+// callback: filters that resolve many attributes (access logs, metrics)
+// read each property and header once. Reset it at the start of a callback.
+type Memo struct {
+	Src   Source
+	props map[string]memoEntry
+	req   map[string]memoEntry
+	resp  map[string]memoEntry
+}
+
+type memoEntry struct {
+	v  string
+	ok bool
+}
+
+// Reset forgets everything read so far.
+func (m *Memo) Reset() {
+	if m.props == nil {
+		m.props, m.req, m.resp = map[string]memoEntry{}, map[string]memoEntry{}, map[string]memoEntry{}
+		return
+	}
+	clear(m.props)
+	clear(m.req)
+	clear(m.resp)
+}
+
+// Property implements Source.
+func (m *Memo) Property(path ...string) ([]byte, bool) {
+	k := strings.Join(path, "\x00")
+	if e, ok := m.props[k]; ok {
+		return []byte(e.v), e.ok
+	}
+	b, ok := m.Src.Property(path...)
+	m.props[k] = memoEntry{string(b), ok}
+	return b, ok
+}
+
+// RequestHeader implements Source.
+func (m *Memo) RequestHeader(name string) (string, bool) {
+	if e, ok := m.req[name]; ok {
+		return e.v, e.ok
+	}
+	v, ok := m.Src.RequestHeader(name)
+	m.req[name] = memoEntry{v, ok}
+	return v, ok
+}
+
+// ResponseHeader implements Source.
+func (m *Memo) ResponseHeader(name string) (string, bool) {
+	if e, ok := m.resp[name]; ok {
+		return e.v, e.ok
+	}
+	v, ok := m.Src.ResponseHeader(name)
+	m.resp[name] = memoEntry{v, ok}
+	return v, ok
 }

@@ -37,8 +37,9 @@ start) before it replaces the running configuration, with no failed request;
 an invalid file is reported with file, line and field and ignored.
 
 The admin endpoint (admin.address or --admin) serves /ready,
-/stats/prometheus, /config_dump and /plugins. SIGINT or SIGTERM drains
-in-flight requests and exits. See runtime/README.md for the file format.`,
+/stats/prometheus, /config_dump and /plugins. SIGHUP reloads the file;
+SIGINT or SIGTERM drains in-flight requests and exits. See runtime/README.md
+for the file format.`,
 			Example: `  # Run with the example configuration, registries on localhost over HTTP
   wasmctl proxy --config runtime/examples/runtime.yaml --plain-http
 

@@ -43,7 +43,9 @@ type recordedPlugin struct {
 	cfg string
 }
 
-func (p recordedPlugin) Status() PluginStatus { return PluginStatus{State: "running", Instances: 1, Live: 1} }
+func (p recordedPlugin) Status() PluginStatus {
+	return PluginStatus{State: "running", Instances: 1, Live: 1}
+}
 
 func (p recordedPlugin) Close(context.Context) error {
 	p.e.mu.Lock()

@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,7 +55,8 @@ func DefaultCacheDir() string {
 }
 
 // Run loads the configuration, starts the proxy and its admin endpoint,
-// applies every change of the configuration file as a hot reload, and on
+// applies every change of the configuration file (and the file as it is on
+// SIGHUP) as a hot reload, and on
 // ctx's end shuts down gracefully (draining in-flight requests for up to
 // drainTimeout). It returns an error when the first configuration cannot be
 // served; later invalid configurations are logged and ignored.
@@ -142,8 +145,21 @@ func Run(ctx context.Context, o RunOptions) error {
 	if o.Started != nil {
 		o.Started(s, adminAddr)
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for {
 		select {
+		case <-hup: // an explicit reload, e.g. when the file lives where it cannot be watched
+			c, err := config.Load(o.ConfigPath)
+			if err != nil {
+				log.Error("configuration file rejected; the running configuration keeps serving", "err", err)
+				continue
+			}
+			t0 := time.Now()
+			if err := s.Apply(ctx, c); err == nil {
+				log.Info("reload on SIGHUP done", "took", time.Since(t0))
+			}
 		case c := <-reloads:
 			t0 := time.Now()
 			if err := s.Apply(ctx, c); err == nil {

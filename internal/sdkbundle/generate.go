@@ -13,8 +13,9 @@ import (
 	"strings"
 )
 
-// Generate builds the bundle's file map from the SDK module in sdkDir, using
-// only the local module cache (GOPROXY=off): it vendors every public SDK
+// Generate builds the bundle's file map from the SDK module in sdkDir (the
+// SDK's dependencies come from the module cache or GOPROXY): it vendors
+// every public SDK
 // package (and what they import) into a scratch project, then records the
 // SDK under SDKVersion instead of the local replace.
 func Generate(ctx context.Context, sdkDir string) (map[string][]byte, error) {
@@ -87,7 +88,7 @@ func Generate(ctx context.Context, sdkDir string) (map[string][]byte, error) {
 	if err := os.WriteFile(filepath.Join(tmp, "bundle.go"), imports.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOSUMDB=off", "GOTOOLCHAIN=local")
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
 	for _, args := range [][]string{{"mod", "tidy"}, {"mod", "vendor"}} {
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir, cmd.Env = tmp, env

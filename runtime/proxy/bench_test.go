@@ -287,3 +287,48 @@ drainTimeout: 1s
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/reload")
 }
+
+// BenchmarkFilterChainCPU isolates the CPU cost of the wasm filter chain per
+// request: the chain with 0, 1 and 5 addheader filters around a handler that
+// answers 100 bytes, driven in-process (no sockets). Compare ns/op with
+// BenchmarkThroughput's per-request cost of the bare proxy.
+func BenchmarkFilterChainCPU(b *testing.B) {
+	env := newBenchEnv(b)
+	body := []byte(strings.Repeat("x", 100))
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) })
+	for _, n := range []int{0, 1, 5} {
+		b.Run(fmt.Sprintf("filters=%d", n), func(b *testing.B) {
+			var ps []Plugin
+			for i := range n {
+				m, err := env.mc.Get(context.Background(), cache.Source{URL: "file://" + env.wasmPath})
+				if err != nil {
+					b.Fatal(err)
+				}
+				p, err := env.eng.NewPlugin(context.Background(), PluginSpec{Listener: "bench", Module: m,
+					Filter: config.Filter{Name: fmt.Sprintf("f%d", i)}, PluginConfig: []byte(fmt.Sprintf("x-f%d: %d", i, i))})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer p.Close(context.Background())
+				ps = append(ps, p)
+			}
+			var h http.Handler = next
+			if n > 0 {
+				var err error
+				if h, err = env.eng.HTTPChain(ps, next); err != nil {
+					b.Fatal(err)
+				}
+			}
+			req := httptest.NewRequest("GET", "http://bench/", nil)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != 200 || (n > 0 && w.Header().Get("X-F0") != "0") {
+					b.Fatalf("status %d headers %v", w.Code, w.Header())
+				}
+			}
+		})
+	}
+}

@@ -278,3 +278,32 @@ func TestDockerConfigCredentials(t *testing.T) {
 		})
 	}
 }
+
+func TestPartialDownloadsAreNeverUsed(t *testing.T) {
+	mod := cachetest.Module("partial")
+	src := filepath.Join(t.TempDir(), "f.wasm")
+	os.WriteFile(src, mod, 0o644)
+	dir := t.TempDir()
+	c := open(t, dir)
+	m, err := c.Get(t.Context(), Source{URL: "file://" + src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A crash mid-download leaves a part file; a crash between the blob and
+	// the ref leaves a ref whose blob is missing.
+	part := filepath.Join(dir, "tmp", "part-123")
+	os.WriteFile(part, mod[:5], 0o644)
+	os.Remove(m.Path)
+	c = open(t, dir) // restart
+	if _, err := os.Stat(part); !os.IsNotExist(err) {
+		t.Fatalf("a partial download survived a restart: %v", err)
+	}
+	m, err = c.Get(t.Context(), Source{URL: "file://" + src})
+	if err != nil || m.FromCache || !bytes.Equal(m.Bytes, mod) {
+		t.Fatalf("missing blob: FromCache=%v err=%v; want a fresh fetch", m != nil && m.FromCache, err)
+	}
+	m, err = c.Get(t.Context(), Source{URL: "file://" + src})
+	if err != nil || !m.FromCache {
+		t.Fatalf("second Get: FromCache=%v err=%v", m != nil && m.FromCache, err)
+	}
+}

@@ -316,6 +316,29 @@ clusters: [{name: a, endpoints: [%s]}]
 	if _, body := get(t, "http://"+addr+"/", nil); body != "b" {
 		t.Fatalf("after a failed reload the old config must serve: %q", body)
 	}
+	// Moving the listener to another address opens the new socket and
+	// closes the old one.
+	free, _ := net.Listen("tcp", "127.0.0.1:0")
+	newAddr := free.Addr().String()
+	free.Close()
+	moved, _ := config.Parse("t.yaml", []byte(fmt.Sprintf(`
+listeners: [{name: web, address: %s, routes: [{cluster: a}]}]
+clusters: [{name: a, endpoints: [%s]}]
+drainTimeout: 1s
+`, newAddr, hostOf(a))))
+	if err := s.Apply(t.Context(), moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, "http://"+newAddr+"/", nil); body != "a" {
+		t.Fatalf("moved listener: %q", body)
+	}
+	waitFor(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 }
 
 func TestShutdownDrainsInFlight(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wasmctl/wasmctl/internal/author"
+	"github.com/wasmctl/wasmctl/internal/wasmimage"
 )
 
 // This file holds what the author's verbs (init, build, test, push, pull,
@@ -109,4 +110,20 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// variantFlag adds --variant (the image shape written when packing).
+func variantFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVar(p, "variant", "compat", "image shape: compat (Istio-compatible, with README/schema/wasmctl.yaml layers) or oci (wasme's two layers; metadata as annotations only)")
+	_ = cmd.RegisterFlagCompletionFunc("variant", cobra.FixedCompletions([]string{"compat", "oci"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func parseVariant(v string) (wasmimage.Variant, error) {
+	switch v {
+	case "", "compat":
+		return wasmimage.VariantCompat, nil
+	case "oci":
+		return wasmimage.VariantOCI, nil
+	}
+	return "", UsageErrorf("--variant %q: use compat or oci", v)
 }

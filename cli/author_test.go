@@ -111,6 +111,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"deploy", "localhost:1/x:1"}, "--name"},
 		{[]string{"login", "localhost:1"}, "-u USER"},
 		{[]string{"ls", "-o", "xml"}, "-o json"},
+		{[]string{"push", "x.wasm", "localhost:1/a:1", "--variant", "zip"}, "compat or oci"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := run(t, tt.args...)
@@ -174,6 +175,14 @@ func TestPushPullTagLsInspectDeploy(t *testing.T) {
 	ref2 := reg.Ref("filters/tiny2:0.1")
 	mustRun(t, "tag", reg.Ref("filters/tiny:stable"), ref2)
 	mustRun(t, "push", ref2)
+
+	// The wasme two-layer variant, on request.
+	mustRun(t, "push", wasm, reg.Ref("filters/tiny-oci:1"), "--variant", "oci")
+	var insOCI author.InspectResult
+	json.Unmarshal([]byte(mustRun(t, "inspect", reg.Ref("filters/tiny-oci:1"), "-o", "json")), &insOCI)
+	if insOCI.Variant != "oci" || len(insOCI.Layers) != 2 {
+		t.Errorf("push --variant oci gave %s with %d layers, want oci with 2", insOCI.Variant, len(insOCI.Layers))
+	}
 
 	// Inspect a file and a registry image.
 	var ins author.InspectResult

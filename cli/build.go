@@ -12,7 +12,7 @@ import (
 func init() {
 	register(func(root *cobra.Command) {
 		var opts author.BuildOptions
-		var output, store string
+		var output, store, variant string
 		cmd := &cobra.Command{
 			Use:   "build [DIR]",
 			Short: "Compile a filter project, validate it and pack its image",
@@ -39,6 +39,9 @@ with README, schema and wasmctl.yaml inside) into the local image store, tagged
 					return err
 				}
 				opts.Store = st
+				if opts.Variant, err = parseVariant(variant); err != nil {
+					return err
+				}
 				if output != "json" {
 					opts.Log = cmd.ErrOrStderr()
 				}
@@ -60,6 +63,7 @@ with README, schema and wasmctl.yaml inside) into the local image store, tagged
 		cmd.Flags().StringVar(&opts.Output, "wasm", "", "where to write the module (default DIR/<name>.wasm)")
 		cmd.Flags().BoolVar(&opts.Optimize, "wasm-opt", false, "run wasm-opt -O2 (binaryen) when installed; slow on Go modules, small gain")
 		cmd.Flags().BoolVar(&opts.Debug, "debug", false, "keep symbols and DWARF")
+		variantFlag(cmd, &variant)
 		storeFlag(cmd.Flags(), &store)
 		outputFlag(cmd.Flags(), &output)
 		completeOutput(cmd)

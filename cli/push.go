@@ -10,7 +10,7 @@ import (
 func init() {
 	register(func(root *cobra.Command) {
 		var f registryFlags
-		var output string
+		var output, variant string
 		cmd := &cobra.Command{
 			Use:   "push SOURCE [DESTINATION]",
 			Short: "Push a filter image to an OCI registry",
@@ -40,6 +40,9 @@ file (wasmctl login, docker login and oras login share them).`,
 				if err != nil {
 					return err
 				}
+				if e.Variant, err = parseVariant(variant); err != nil {
+					return err
+				}
 				dst := ""
 				if len(args) == 2 {
 					dst = args[1]
@@ -54,6 +57,7 @@ file (wasmctl login, docker login and oras login share them).`,
 			},
 		}
 		f.add(cmd.Flags(), true)
+		variantFlag(cmd, &variant)
 		outputFlag(cmd.Flags(), &output)
 		completeOutput(cmd)
 		root.AddCommand(cmd)

@@ -96,6 +96,10 @@ type BuildOptions struct {
 	Optimize bool
 	// Debug keeps DWARF and symbols.
 	Debug bool
+	// Variant is the image shape: wasmimage.VariantCompat (default, with the
+	// metadata layers) or wasmimage.VariantOCI (wasme's two layers; the
+	// metadata then travels as annotations only).
+	Variant wasmimage.Variant
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -162,7 +166,7 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*BuildResult, er
 		return nil, err
 	}
 	mem := memory.New()
-	desc, err := wasmimage.Pack(ctx, mem, wasm, wasmimage.PackOptions{Readme: p.Readme, Schema: p.Schema, ManifestFile: p.Manifest})
+	desc, err := wasmimage.Pack(ctx, mem, wasm, wasmimage.PackOptions{Variant: opts.Variant, Readme: p.Readme, Schema: p.Schema, ManifestFile: p.Manifest})
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,8 @@ type Env struct {
 	Progress io.Writer // transfer progress; nil for none
 	// ProgressBars redraws a bar per blob on Progress (a terminal).
 	ProgressBars bool
+	// Variant is the image shape used when a file or project is packed.
+	Variant wasmimage.Variant
 }
 
 // ResolveSource finds ref: in the local store first, then as a file or
@@ -64,7 +66,7 @@ func (e *Env) ResolveSource(ctx context.Context, ref string) (*Source, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s is not built yet (%w): run `wasmctl build %s` first", ref, err, ref)
 			}
-			desc, err = wasmimage.Pack(ctx, mem, wasm, wasmimage.PackOptions{Readme: p.Readme, Schema: p.Schema, ManifestFile: p.Manifest})
+			desc, err = wasmimage.Pack(ctx, mem, wasm, wasmimage.PackOptions{Variant: e.Variant, Readme: p.Readme, Schema: p.Schema, ManifestFile: p.Manifest})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", wasmPath, err)
 			}
@@ -73,7 +75,7 @@ func (e *Env) ResolveSource(ctx context.Context, ref string) (*Source, error) {
 			if err != nil {
 				return nil, err
 			}
-			desc, err = wasmimage.Pack(ctx, mem, wasm, wasmimage.PackOptions{})
+			desc, err = wasmimage.Pack(ctx, mem, wasm, wasmimage.PackOptions{Variant: e.Variant})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", ref, err)
 			}

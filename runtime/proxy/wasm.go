@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -16,6 +17,12 @@ import (
 	"github.com/wasmctl/wasmctl/runtime/host/tcpproxy"
 	"github.com/wasmctl/wasmctl/runtime/httpfilter"
 )
+
+// nodeProps is the "node" property tree (Envoy's node identity).
+var nodeProps = func() map[string]any {
+	host, _ := os.Hostname()
+	return map[string]any{"id": host, "cluster": "wasmctl-proxy", "metadata": map[string]any{}}
+}()
 
 // WasmEngineOptions configures NewWasmEngine.
 type WasmEngineOptions struct {
@@ -83,6 +90,7 @@ func (e *WasmEngine) NewPlugin(ctx context.Context, spec PluginSpec) (Plugin, er
 		FailStrategy: fs,
 		PoolSize:     spec.Filter.PoolSize,
 		Properties: map[string]any{
+			"node":               nodeProps,
 			"listener_direction": "INBOUND",
 			"xds": map[string]any{
 				"listener_name":     spec.Listener,

@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +132,47 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("empty error message")
 		}
 	})
+}
+
+func TestWatchSeesReplacementsAndChangesBeforeItStarted(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/runtime.yaml"
+	v := func(n int) string {
+		return strings.Replace(valid, "127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", 8080+n), 1)
+	}
+	os.WriteFile(path, []byte(v(0)), 0o644)
+	loaded := []byte(v(0))
+	os.WriteFile(path, []byte(v(1)), 0o644) // changed after the caller's read
+	got := make(chan string, 10)
+	err := WatchSince(t.Context(), path, loaded, func(c *Config, err error) {
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		got <- c.Listeners[0].Address
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(s string) {
+		t.Helper()
+		select {
+		case g := <-got:
+			if !strings.Contains(g, s) {
+				t.Fatalf("got %q, want %q", g, s)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no change delivered; want %q", s)
+		}
+	}
+	want("127.0.0.1:8081")
+	// Editor-style replacement: write a temporary file, rename it over.
+	os.WriteFile(path+".swp", []byte(v(2)), 0o644)
+	os.Rename(path+".swp", path)
+	want("127.0.0.1:8082")
+	// An invalid file is reported with its position, then a fix is applied.
+	os.WriteFile(path, []byte("listeners: [{name: x, adress: 1}]\n"), 0o644)
+	want("runtime.yaml:1:")
+	os.WriteFile(path, []byte(v(3)), 0o644)
+	want("127.0.0.1:8083")
 }

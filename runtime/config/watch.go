@@ -23,6 +23,14 @@ var WatchDebounce = 25 * time.Millisecond
 // next valid version is delivered normally. The content present when Watch
 // starts is not delivered: load it with Load first.
 func Watch(ctx context.Context, path string, onChange func(*Config, error)) error {
+	data, _ := os.ReadFile(path)
+	return WatchSince(ctx, path, data, onChange)
+}
+
+// WatchSince is Watch for a caller that already read the file: data is the
+// content it loaded, so a change made after that read (even before the watch
+// starts) is delivered.
+func WatchSince(ctx context.Context, path string, data []byte, onChange func(*Config, error)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("cannot watch %s: %w", path, err)
@@ -32,11 +40,17 @@ func Watch(ctx context.Context, path string, onChange func(*Config, error)) erro
 		w.Close()
 		return fmt.Errorf("cannot watch %s: %w", dir, err)
 	}
-	last := hashFile(path)
+	last := sha256.Sum256(data)
 	go func() {
 		defer w.Close()
 		var timer *time.Timer
 		var fire <-chan time.Time
+		// A change between the caller's read and the start of the watch is
+		// delivered at once.
+		if cur, err := os.ReadFile(path); err == nil && sha256.Sum256(cur) != last {
+			timer = time.NewTimer(0)
+			fire = timer.C
+		}
 		for {
 			select {
 			case <-ctx.Done():
@@ -78,12 +92,4 @@ func Watch(ctx context.Context, path string, onChange func(*Config, error)) erro
 		}
 	}()
 	return nil
-}
-
-func hashFile(path string) [32]byte {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return [32]byte{}
-	}
-	return sha256.Sum256(data)
 }

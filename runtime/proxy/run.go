@@ -65,7 +65,11 @@ func Run(ctx context.Context, o RunOptions) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg, err := config.Load(o.ConfigPath)
+	data, err := os.ReadFile(o.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("cannot read the proxy config: %w", err)
+	}
+	cfg, err := config.Parse(o.ConfigPath, data)
 	if err != nil {
 		return err
 	}
@@ -126,7 +130,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 
 	reloads := make(chan *config.Config, 1)
-	if err := config.Watch(ctx, o.ConfigPath, func(c *config.Config, err error) {
+	if err := config.WatchSince(ctx, o.ConfigPath, data, func(c *config.Config, err error) {
 		if err != nil {
 			log.Error("configuration file rejected; the running configuration keeps serving", "err", err)
 			return

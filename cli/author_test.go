@@ -220,6 +220,18 @@ func TestPushPullTagLsInspectDeploy(t *testing.T) {
 	if len(docs) != 2 || !strings.Contains(docs[1], "# listeners:") || !strings.Contains(docs[1], "sha256: "+digest) {
 		t.Errorf("deploy lacks the proxy config:\n%s", yml)
 	}
+
+	// A built project carries its schema; deploy checks --config against it.
+	proj := filepath.Join(dir, "tinyp")
+	writeFile(t, filepath.Join(proj, "wasmctl.yaml"), []byte("name: tinyp\nversion: 1.0.0\n"))
+	writeFile(t, filepath.Join(proj, "schema.json"), []byte(`{"type": "object", "additionalProperties": false, "properties": {"tokens": {"type": "array"}}}`))
+	writeFile(t, filepath.Join(proj, "tinyp.wasm"), tinyProxyWasm)
+	mustRun(t, "push", proj, reg.Ref("filters/tinyp:1"))
+	mustRun(t, "deploy", reg.Ref("filters/tinyp:1"), "--name", "tinyp", "--config", cfg)
+	bad := writeFile(t, filepath.Join(dir, "bad.json"), []byte(`{"tokenz": ["a"]}`))
+	if code, _, errOut := run(t, "deploy", reg.Ref("filters/tinyp:1"), "--name", "tinyp", "--config", bad); code != ExitError || !strings.Contains(errOut, "$.tokenz: unknown field (known: tokens)") {
+		t.Errorf("deploy with a config the schema refuses: exit %d, stderr %q", code, errOut)
+	}
 }
 
 func TestPushRefusals(t *testing.T) {

@@ -44,7 +44,8 @@ type DeployResult struct {
 var k8sNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 // Deploy resolves ref in its registry to a digest, reads the image (to learn
-// the filter type and check it holds a module), and renders an Istio
+// the filter type, check it holds a module and validate the configuration
+// against the image's schema.json), and renders an Istio
 // WasmPlugin pinned by sha256 plus the `wasmctl proxy` filter entry.
 func (e *Env) Deploy(ctx context.Context, ref string, opts DeployOptions) (*DeployResult, error) {
 	if opts.Name == "" || len(opts.Name) > 253 || !k8sNameRE.MatchString(opts.Name) {
@@ -102,6 +103,15 @@ func (e *Env) Deploy(ctx context.Context, ref string, opts DeployOptions) (*Depl
 		}
 		if wp.PluginConfig, err = structpb.NewStruct(pluginConfig); err != nil {
 			return nil, fmt.Errorf("--config: %w", err)
+		}
+		if img.Schema != nil {
+			cfgJSON, err := json.Marshal(pluginConfig)
+			if err != nil {
+				return nil, err
+			}
+			if err := ValidateConfig(img.Schema, cfgJSON); err != nil {
+				return nil, fmt.Errorf("--config: %w (the schema travels in the image; see it with `wasmctl inspect %s`)", err, ref)
+			}
 		}
 	}
 	spec, err := wp.MarshalJSON()

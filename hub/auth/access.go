@@ -90,6 +90,13 @@ func (s *Service) Orgs(ctx context.Context, user string) ([]string, error) {
 	return out, rows.Err()
 }
 
+// NamespaceKind reports what owns namespace ns: "user" for an account's own
+// namespace, "org" for an organisation. A name nobody has claimed gives
+// [ErrNotFound].
+func (s *Service) NamespaceKind(ctx context.Context, ns string) (string, error) {
+	return s.namespaceKind(ctx, ns)
+}
+
 func (s *Service) namespaceKind(ctx context.Context, ns string) (string, error) {
 	var kind string
 	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT kind FROM auth_namespaces WHERE name = ?`), ns).Scan(&kind)

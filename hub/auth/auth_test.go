@@ -169,6 +169,12 @@ func checkAccessRules(t *testing.T, s *auth.Service) {
 	if err := s.CreateOrg(ctx, "bob", "alice"); !errors.Is(err, auth.ErrExists) {
 		t.Fatalf("org named like a user: %v", err)
 	}
+	for ns, want := range map[string]string{"alice": "user", "acme": "org", "nobody": ""} {
+		kind, err := s.NamespaceKind(ctx, ns)
+		if kind != want || (want == "") != errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("NamespaceKind(%q) = %q, %v; want %q", ns, kind, err, want)
+		}
+	}
 	s.RepositoryCreated(ctx, "alice/pub")
 	if err := s.SetPrivate(ctx, "alice", "alice/secret", true); err != nil {
 		t.Fatal(err)

@@ -313,6 +313,7 @@ type exploreData struct {
 	Q          index.Query
 	Heading    string
 	Namespace  string
+	Kind       string // namespace page: "user", "org" or "" (unclaimed)
 	Base       string // path the pagination and sort links point to
 }
 
@@ -363,15 +364,22 @@ func (u *UI) list(c *gin.Context, q index.Query, tmpl, heading, base string) {
 	if q.Text != "" {
 		title = "Search: " + q.Text
 	}
-	status := http.StatusOK
-	if tmpl == "namespace" && res.Total == 0 && q.Text == "" && q.Category == "" {
-		// An account with nothing published yet is a page; an unknown name is not.
-		if _, err := u.cfg.Auth.User(ctx, q.Namespace); err != nil {
+	status, kind := http.StatusOK, ""
+	if tmpl == "namespace" {
+		// An account or organisation with nothing published yet is a page;
+		// an unknown name is not (unless something was pushed there while
+		// the hub ran without accounts).
+		kind, err = u.cfg.Auth.NamespaceKind(ctx, q.Namespace)
+		if err != nil && !errors.Is(err, auth.ErrNotFound) {
+			u.internal(c, err)
+			return
+		}
+		if kind == "" && res.Total == 0 && q.Text == "" && q.Category == "" {
 			status = http.StatusNotFound
 		}
 	}
 	u.render(c, status, tmpl, page{Title: title, Query: q.Text, Data: exploreData{Results: res, Categories: cats, Q: q,
-		Heading: heading, Namespace: q.Namespace, Base: base}})
+		Heading: heading, Namespace: q.Namespace, Kind: kind, Base: base}})
 }
 
 type filterData struct {

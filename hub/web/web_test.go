@@ -71,8 +71,10 @@ func newEnv(t *testing.T) *env {
 	if _, err := as.CreateUser(ctx, "alice", "correct-horse", auth.UserOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := as.CreateOrg(ctx, "acme", "alice"); err != nil {
-		t.Fatal(err)
+	for _, org := range []string{"acme", "quiet-org"} {
+		if err := as.CreateOrg(ctx, org, "alice"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	reg := testregistry.Start(t)
 	push := func(repo, tag string, img indextest.Image) {
@@ -187,9 +189,10 @@ func TestPagesRender(t *testing.T) {
 			"<code>rps</code>", "Requests per second per client", `one of &#34;ip&#34;, &#34;header&#34;`, "<code>header.name</code>",
 		}},
 		{"/filters/acme/nope", 404, []string{"Filter not found"}},
-		{"/namespaces/acme", 200, []string{"rate-limit", "Filters published in the <strong>acme</strong>"}},
+		{"/namespaces/acme", 200, []string{"rate-limit", "Organisation. Filters published in the <strong>acme</strong>"}},
 		{"/namespaces/nobody", 404, []string{"0 filters"}},
-		{"/namespaces/alice", 200, []string{"Nothing is published in <strong>alice</strong> yet"}},
+		{"/namespaces/alice", 200, []string{"User. Filters", "Nothing is published in <strong>alice</strong> yet"}},
+		{"/namespaces/quiet-org", 200, []string{"Organisation. Filters", "Nothing is published in <strong>quiet-org</strong> yet"}},
 		{"/login", 200, []string{`<label for="username">`, `autocomplete="current-password"`, `name="csrf_token"`}},
 		{"/signup", 200, []string{"Create an account", `name="confirm"`}},
 		{"/settings/tokens", 303, nil},

@@ -123,6 +123,7 @@ func New(cfg Config) (*UI, error) {
 	get("/settings/tokens", u.requireLogin, u.tokensPage)
 	g.POST("/settings/tokens", u.requireLogin, u.csrf, u.createToken)
 	g.POST("/settings/tokens/:id/revoke", u.requireLogin, u.csrf, u.revokeToken)
+	g.POST("/settings/visibility", u.requireLogin, u.csrf, u.setVisibility)
 	e.NoRoute(u.session, func(c *gin.Context) {
 		u.errorPage(c, http.StatusNotFound, "Page not found", "There is nothing at this address.")
 	})
@@ -384,6 +385,7 @@ func (u *UI) list(c *gin.Context, q index.Query, tmpl, heading, base string) {
 
 type filterData struct {
 	F        *index.Detail
+	Owner    bool // the viewer owns the namespace: show the visibility control
 	README   template.HTML
 	Fields   []SchemaField
 	Snippets []Snippet
@@ -413,9 +415,51 @@ func (u *UI) filter(c *gin.Context) {
 	if host == "" {
 		host = c.Request.Host
 	}
-	fd := filterData{F: d, README: renderMarkdown(d.README), Fields: schemaFields(d.Schema), Tag: d.LatestTag, Host: host}
+	fd := filterData{F: d, README: renderMarkdown(d.README), Fields: schemaFields(d.Schema), Tag: d.LatestTag, Host: host,
+		Owner: user(c) != "" && u.cfg.Auth.Owns(ctx, user(c), d.Namespace)}
 	fd.Snippets = snippets(host, d.Repository, d.Name, d.LatestTag, d.Digest, d.Schema)
 	u.render(c, http.StatusOK, "filter", page{Title: d.Repository, Data: fd})
+}
+
+// setVisibility makes a filter private or public (form fields repo and
+// visibility), for the owners of its namespace, then shows the filter page
+// again.
+func (u *UI) setVisibility(c *gin.Context) {
+	ctx := c.Request.Context()
+	repo := strings.Trim(c.PostForm("repo"), "/")
+	var private bool
+	switch c.PostForm("visibility") {
+	case "private":
+		private = true
+	case "public":
+	default:
+		u.errorPage(c, http.StatusBadRequest, "Bad request", "visibility must be \"private\" or \"public\".")
+		return
+	}
+	viewer, err := u.viewer(ctx, c)
+	if err != nil {
+		u.internal(c, err)
+		return
+	}
+	if _, err := u.cfg.Index.Get(ctx, repo, viewer); err != nil {
+		if errors.Is(err, index.ErrNotFound) {
+			u.errorPage(c, http.StatusNotFound, "Filter not found", "No filter is published as "+strconv.Quote(repo)+".")
+			return
+		}
+		u.internal(c, err)
+		return
+	}
+	err = u.cfg.Auth.SetPrivate(ctx, user(c), repo, private)
+	if errors.Is(err, auth.ErrForbidden) {
+		u.errorPage(c, http.StatusForbidden, "Not allowed",
+			"Only the owners of the "+strconv.Quote(auth.Namespace(repo))+" namespace can change who sees "+repo+".")
+		return
+	}
+	if err != nil {
+		u.internal(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/filters/"+repo)
 }
 
 // ---- accounts ----

@@ -76,6 +76,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
+	as.OnVisibilityChange(ix.SetPrivate) // as hub.Server does
 	reg := testregistry.Start(t)
 	push := func(repo, tag string, img indextest.Image) {
 		t.Helper()
@@ -152,9 +153,15 @@ func csrfToken(t *testing.T, body string) string {
 // login logs c in as alice and returns the CSRF token of the new session.
 func (e *env) login(t *testing.T, c *http.Client) string {
 	t.Helper()
+	return e.loginAs(t, c, "alice", "correct-horse")
+}
+
+// loginAs logs c in as name and returns the CSRF token of the new session.
+func (e *env) loginAs(t *testing.T, c *http.Client, name, password string) string {
+	t.Helper()
 	_, body, _ := get(t, c, e.srv.URL+"/login")
 	status, _, h := post(t, c, e.srv.URL+"/login", url.Values{"csrf_token": {csrfToken(t, body)},
-		"username": {"alice"}, "password": {"correct-horse"}, "next": {"/settings/tokens"}})
+		"username": {name}, "password": {password}, "next": {"/settings/tokens"}})
 	if status != http.StatusSeeOther || h.Get("Location") != "/settings/tokens" {
 		t.Fatalf("login = %d → %q", status, h.Get("Location"))
 	}
@@ -366,6 +373,78 @@ func TestPrivateFilterHiddenFromOthers(t *testing.T) {
 	e.login(t, owner)
 	if s, body, _ := get(t, owner, e.srv.URL+"/filters/acme/rate-limit"); s != http.StatusOK || !strings.Contains(body, "private</span>") {
 		t.Fatalf("owner cannot see the private filter: %d", s)
+	}
+}
+
+// TestVisibilityControl changes a filter's visibility from its page: only
+// its namespace's owners see the control, and the form needs the session's
+// CSRF token.
+func TestVisibilityControl(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	const page, repo = "/filters/acme/rate-limit", "acme/rate-limit"
+	if _, err := e.auth.CreateUser(ctx, "bob", "bob-password", auth.UserOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	anon := e.client(t)
+	if _, body, _ := get(t, anon, e.srv.URL+page); strings.Contains(body, "/settings/visibility") {
+		t.Fatal("anonymous visitor sees the visibility control")
+	}
+	set := func(c *http.Client, csrf, visibility string) (int, string, http.Header) {
+		t.Helper()
+		return post(t, c, e.srv.URL+"/settings/visibility", url.Values{"csrf_token": {csrf}, "repo": {repo}, "visibility": {visibility}})
+	}
+	if s, _, h := set(anon, "", "private"); s != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
+		t.Fatalf("anonymous change = %d → %q, want a redirect to /login", s, h.Get("Location"))
+	}
+
+	bob := e.client(t)
+	bobCSRF := e.loginAs(t, bob, "bob", "bob-password")
+	if _, body, _ := get(t, bob, e.srv.URL+page); strings.Contains(body, "/settings/visibility") {
+		t.Fatal("a non-owner sees the visibility control")
+	}
+	if s, body, _ := set(bob, bobCSRF, "private"); s != http.StatusForbidden || !strings.Contains(body, "Only the owners") {
+		t.Fatalf("non-owner change = %d", s)
+	}
+
+	alice := e.client(t)
+	csrf := e.login(t, alice)
+	if _, body, _ := get(t, alice, e.srv.URL+page); !strings.Contains(body, "Make private</button>") {
+		t.Fatal("the owner has no Make private button")
+	}
+	if s, _, _ := set(alice, "", "private"); s != http.StatusForbidden {
+		t.Fatalf("change without CSRF token = %d", s)
+	}
+	if s, _, _ := set(alice, bobCSRF, "private"); s != http.StatusForbidden {
+		t.Fatalf("change with another session's CSRF token = %d", s)
+	}
+	if s, _, _ := set(alice, csrf, "secret"); s != http.StatusBadRequest {
+		t.Fatalf("bad visibility value = %d", s)
+	}
+	if e.auth.Private(ctx, repo) {
+		t.Fatal("a rejected form changed the visibility")
+	}
+
+	if s, _, h := set(alice, csrf, "private"); s != http.StatusSeeOther || h.Get("Location") != page {
+		t.Fatalf("make private = %d → %q", s, h.Get("Location"))
+	}
+	if !e.auth.Private(ctx, repo) {
+		t.Fatal("auth does not record the filter as private")
+	}
+	if s, _, _ := get(t, anon, e.srv.URL+page); s != http.StatusNotFound {
+		t.Fatalf("anonymous sees the now-private filter: %d", s)
+	}
+	if s, _, _ := get(t, bob, e.srv.URL+page); s != http.StatusNotFound {
+		t.Fatalf("bob sees the now-private filter: %d", s)
+	}
+	if _, body, _ := get(t, alice, e.srv.URL+page); !strings.Contains(body, "private</span>") || !strings.Contains(body, "Make public</button>") {
+		t.Fatal("owner's page does not show the private state and the Make public button")
+	}
+	if s, _, _ := set(alice, csrf, "public"); s != http.StatusSeeOther {
+		t.Fatalf("make public = %d", s)
+	}
+	if s, _, _ := get(t, anon, e.srv.URL+page); s != http.StatusOK || e.auth.Private(ctx, repo) {
+		t.Fatalf("filter not public again: %d", s)
 	}
 }
 

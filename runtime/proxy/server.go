@@ -296,11 +296,9 @@ func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 		}
 	}
 	s.mu.Lock()
-	for _, l := range cfg.Listeners { // a filter that builds now has no stale failure
-		for _, f := range l.Filters {
-			delete(s.failures, l.Name+"/"+f.Name)
-		}
-	}
+	// Every filter of the applied configuration built: earlier failures,
+	// including those of filters since removed, are history.
+	clear(s.failures)
 	s.seq = next.seq
 	next.applied = time.Now()
 	old := s.cur.Swap(next)

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -207,22 +208,44 @@ func (s *Server) Apply(ctx context.Context, cfg *config.Config) (err error) {
 		next.clusters = append(next.clusters, cl)
 	}
 
-	// Plugins: fetch, verify, build; reuse unchanged ones.
-	newPlugins := map[string]*pluginRef{}
-	chains := map[string][]*pluginRef{}
+	// Plugins: fetch, verify and build the filters concurrently (a few at a
+	// time); unchanged ones are reused.
+	type item struct {
+		listener string
+		f        config.Filter
+		ref      *pluginRef
+		err      error
+	}
+	var items []*item
 	for _, l := range cfg.Listeners {
 		for _, f := range l.SortedFilters() {
-			ref, err := s.plugin(ctx, l.Name, f, newPlugins)
-			if err != nil {
-				return fail(err)
-			}
-			if _, seen := newPlugins[ref.key]; !seen && ref.refs == 0 {
-				r := ref
-				newPlugins[ref.key] = r
-				undo = append(undo, func() { r.plugin.Close(context.Background()) })
-			}
-			chains[l.Name] = append(chains[l.Name], ref)
+			items = append(items, &item{listener: l.Name, f: f})
 		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+	for _, it := range items {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			it.ref, it.err = s.plugin(ctx, it.listener, it.f)
+		})
+	}
+	wg.Wait()
+	newPlugins := map[string]*pluginRef{}
+	chains := map[string][]*pluginRef{}
+	for _, it := range items {
+		if it.ref != nil && it.ref.refs == 0 { // built by this Apply
+			r := it.ref
+			newPlugins[r.key] = r
+			undo = append(undo, func() { r.plugin.Close(context.Background()) })
+		}
+	}
+	for _, it := range items {
+		if it.err != nil {
+			return fail(it.err)
+		}
+		chains[it.listener] = append(chains[it.listener], it.ref)
 	}
 
 	// Handlers.
@@ -331,7 +354,11 @@ func (s *Server) drainTimeout(cfg *config.Config) time.Duration {
 
 // plugin returns the built plugin for filter f of listener, building it if
 // no live plugin has the same key.
-func (s *Server) plugin(ctx context.Context, listener string, f config.Filter, building map[string]*pluginRef) (*pluginRef, error) {
+//
+// It runs concurrently with other calls of the same Apply: it only reads
+// s.plugins (written under applyMu, which Apply holds) and writes failures
+// under s.mu.
+func (s *Server) plugin(ctx context.Context, listener string, f config.Filter) (*pluginRef, error) {
 	spec := PluginSpec{Listener: listener, Filter: f, PluginConfig: f.ConfigBytes(), Env: resolveEnv(f.VMConfig.Env)}
 	failed := func(step string, err error) error {
 		e := fmt.Errorf("listener %s, filter %s (%s): %s: %w", listener, f.Name, f.URL, step, err)
@@ -356,9 +383,6 @@ func (s *Server) plugin(ctx context.Context, listener string, f config.Filter, b
 	spec.Module = mod
 	key := pluginKey(spec)
 	if r, ok := s.plugins[key]; ok {
-		return r, nil
-	}
-	if r, ok := building[key]; ok {
 		return r, nil
 	}
 	t0 := time.Now()

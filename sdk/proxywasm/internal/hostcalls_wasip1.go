@@ -26,11 +26,34 @@ var lastAlloc []byte
 // valid, non-null address that is never read as data.
 var zeroAlloc [8]byte
 
+// Small buffers the host asks for (header values, property values, short
+// bodies) are carved out of a shared chunk instead of one make each: a Go
+// heap allocation costs about as much as the rest of a header read in
+// wasm. Each buffer is capped (three-index slice), so appending to a value
+// returned to the user never writes into its neighbour. The price: a value
+// the filter keeps keeps its whole chunk (at most smallChunk bytes) alive.
+const (
+	smallChunk = 2048
+	smallMax   = 128
+)
+
+// small is the unused rest of the current chunk.
+var small []byte
+
 func allocate(size uint32) *byte {
 	if size == 0 {
 		return &zeroAlloc[0]
 	}
-	b := make([]byte, size)
+	var b []byte
+	switch {
+	case size > smallMax:
+		b = make([]byte, size)
+	default:
+		if int(size) > len(small) {
+			small = make([]byte, smallChunk)
+		}
+		b, small = small[:size:size], small[size:]
+	}
 	lastAlloc = b
 	return &b[0]
 }

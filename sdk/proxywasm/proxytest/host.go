@@ -4,6 +4,7 @@ import (
 	"log"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/wasmctl/wasmctl/sdk/proxywasm/internal"
 	"github.com/wasmctl/wasmctl/sdk/proxywasm/types"
@@ -220,6 +221,15 @@ func (h *hostEmulator) ProxyGetHeaderMapValue(mt internal.MapType, key string) (
 
 // ProxyAddHeaderMapValue appends value to an existing key's value (as the
 // original emulator does) or adds the key.
+// appendHeader appends a copy of (key, value) to m. One copy holds both
+// strings; the arguments may point into guest memory.
+func appendHeader(m *[][2]string, key, value string) {
+	buf := make([]byte, 0, len(key)+len(value))
+	buf = append(append(buf, key...), value...)
+	kv := unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is never written again
+	*m = append(*m, [2]string{kv[:len(key)], kv[len(key):]})
+}
+
 func (h *hostEmulator) ProxyAddHeaderMapValue(mt internal.MapType, key, value string) internal.Status {
 	m := h.headerMap(mt)
 	if m == nil {
@@ -232,7 +242,7 @@ func (h *hostEmulator) ProxyAddHeaderMapValue(mt internal.MapType, key, value st
 			return internal.StatusOK
 		}
 	}
-	*m = append(*m, [2]string{strings.Clone(key), strings.Clone(value)})
+	appendHeader(m, key, value)
 	return internal.StatusOK
 }
 
@@ -248,7 +258,7 @@ func (h *hostEmulator) ProxyReplaceHeaderMapValue(mt internal.MapType, key, valu
 			return internal.StatusOK
 		}
 	}
-	*m = append(*m, [2]string{strings.Clone(key), strings.Clone(value)})
+	appendHeader(m, key, value)
 	return internal.StatusOK
 }
 

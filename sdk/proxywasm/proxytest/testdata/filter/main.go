@@ -1,6 +1,8 @@
 // Command filter is the SDK's test filter (package internal/testfilter)
 // as a wasm module. It also exports testfilter_mallocs, the guest's
-// runtime.MemStats.Mallocs, for the allocation test.
+// runtime.MemStats.Mallocs, for the allocation test, and
+// testfilter_host_call (one proxy_get_log_level host call, the cheapest
+// host function) for the benchmark's cost breakdown.
 package main
 
 import (
@@ -21,3 +23,6 @@ func mallocs() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.Mallocs
 }
+
+//go:wasmexport testfilter_host_call
+func hostCall() { _, _ = proxywasm.GetLogLevel() }

@@ -56,14 +56,15 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	reg := testregistry.Start(t)
-	for _, p := range []struct{ repo, tag, desc, cats string }{
-		{"alice/rate-limit", "v1", "Token-bucket rate limiting", "traffic"},
-		{"alice/rate-limit", "v2", "Token-bucket rate limiting", "traffic"},
-		{"alice/secret-sauce", "v1", "Private rate tweaks", "traffic"},
-		{"bob/cors", "1.0", "CORS headers", "headers"},
+	for _, p := range []struct{ repo, tag, desc, cats, keywords string }{
+		{"alice/rate-limit", "v1", "Token-bucket rate limiting", "traffic", ""},
+		{"alice/rate-limit", "v2", "Token-bucket rate limiting", "traffic", ""},
+		{"alice/secret-sauce", "v1", "Private rate tweaks", "traffic", ""},
+		{"bob/cors", "1.0", "CORS headers", "headers", "cross-origin,preflight"},
 	} {
 		desc := indextest.Push(t, reg.Host, p.repo, p.tag, indextest.Image{Wasm: indextest.Module("proxy_abi_version_0_2_1"),
-			README: "# " + p.repo, Annotations: map[string]string{ocispec.AnnotationDescription: p.desc, index.AnnotationCategories: p.cats}})
+			README: "# " + p.repo, Annotations: map[string]string{ocispec.AnnotationDescription: p.desc,
+				index.AnnotationCategories: p.cats, index.AnnotationKeywords: p.keywords}})
 		if err := ix.ManifestPushed(ctx, indextest.Repository(t, reg.Host, p.repo), p.repo, p.tag, desc); err != nil {
 			t.Fatal(err)
 		}
@@ -116,6 +117,7 @@ func TestSearch(t *testing.T) {
 		{"?q=rate", "", []string{"alice/rate-limit"}, 1},
 		{"?q=rate&sort=name", f.token, []string{"alice/rate-limit", "alice/secret-sauce"}, 2},
 		{"?category=headers", "", []string{"bob/cors"}, 1},
+		{"?q=preflight", "", []string{"bob/cors"}, 1},
 		{"?namespace=alice&sort=name", "", []string{"alice/rate-limit"}, 1},
 		{"?sort=name&per_page=1&page=2", "", []string{"bob/cors"}, 2},
 	}
@@ -156,6 +158,11 @@ func TestFilterAndVersions(t *testing.T) {
 	}
 	if s := call(t, f.url+"/api/v1/filters/alice/rate-limit/versions", "", &v); s != 200 || len(v.Versions) != 2 || v.Versions[0].Tag != "v2" || v.Versions[0].Format != "compat" || v.Versions[0].Size == 0 {
 		t.Fatalf("versions = %d %+v", s, v)
+	}
+	var kw struct{ Keywords, Categories []string }
+	if s := call(t, f.url+"/api/v1/filters/bob/cors", "", &kw); s != 200 || strings.Join(kw.Keywords, ",") != "cross-origin,preflight" ||
+		strings.Join(kw.Categories, ",") != "headers" {
+		t.Fatalf("bob/cors keywords and categories = %d %+v", s, kw)
 	}
 	var e struct{ Error api.Error }
 	for _, p := range []string{"/api/v1/filters/alice/secret-sauce", "/api/v1/filters/alice/secret-sauce/versions", "/api/v1/filters/nobody/none"} {

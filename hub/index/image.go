@@ -18,6 +18,11 @@ import (
 // "oci" variant has room for annotations only).
 const AnnotationCategories = "io.wasmctl.categories"
 
+// AnnotationKeywords is a manifest annotation holding comma-separated
+// keywords: extra search terms that, unlike categories, are not browsable
+// facets (for example "ratelimit,token-bucket,throttle").
+const AnnotationKeywords = "io.wasmctl.keywords"
+
 // errNotFilter means that a manifest is a valid OCI object but carries no wasm
 // module (a signature, an SBOM, a container image): it is not indexed.
 var errNotFilter = wasmimage.ErrNoModule
@@ -50,6 +55,7 @@ type Metadata struct {
 	README      string   `json:"readme,omitempty"`
 	Schema      string   `json:"schema,omitempty"`
 	Categories  []string `json:"categories,omitempty"`
+	Keywords    []string `json:"keywords,omitempty"`
 	License     string   `json:"license,omitempty"`
 	Source      string   `json:"source,omitempty"`
 }
@@ -103,6 +109,7 @@ func ReadImage(ctx context.Context, repo content.ReadOnlyStorage, desc ocispec.D
 		md.Source = ann[ocispec.AnnotationURL]
 	}
 	md.Categories = splitList(ann[AnnotationCategories])
+	md.Keywords = splitList(ann[AnnotationKeywords])
 	if m := w.Metadata; m != nil {
 		md.Description = cmpOr(md.Description, m.Description)
 		md.License = cmpOr(md.License, m.License)

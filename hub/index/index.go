@@ -1,7 +1,7 @@
 // Package index keeps the hub's searchable index of wasm filters: one row per
 // repository (namespace/name) with the metadata of its newest version, one row
 // per tag with digest, size, date and ABI versions, full-text search over name,
-// description and categories (SQLite FTS5, or a PostgreSQL tsvector with a GIN
+// description, categories and keywords (SQLite FTS5, or a PostgreSQL tsvector with a GIN
 // index), categories, pull counts and visibility.
 //
 // The index is derived data. The registry tells it about every manifest push
@@ -38,6 +38,7 @@ type Filter struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description"`
 	Categories  []string  `json:"categories"`
+	Keywords    []string  `json:"keywords"`
 	License     string    `json:"license,omitempty"`
 	Source      string    `json:"source,omitempty"`
 	ABIVersions []string  `json:"abi_versions"`
@@ -94,7 +95,7 @@ func ParseSort(s string) Sort {
 // Query selects filters.
 type Query struct {
 	// Text is matched, word by word as prefixes, against the name,
-	// description and categories.
+	// description, categories and keywords.
 	Text string
 	// Category keeps only filters with this category.
 	Category string
@@ -284,29 +285,40 @@ CREATE TABLE index_categories (
 );
 CREATE INDEX index_categories_category ON index_categories(category, filter_id);
 `,
+}, {
+	// Keywords: search terms that are not categories (no facet, no sidebar).
+	Version: 2,
+	SQL: `
+ALTER TABLE index_filters ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+ALTER TABLE index_versions ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+`,
 }}
 
 func (ix *Index) pg() bool { return ix.db.Dialect == db.Postgres }
 
-const filterCols = `f.repository, f.namespace, f.name, f.description, f.categories, f.license, f.source,
+const filterCols = `f.repository, f.namespace, f.name, f.description, f.categories, f.keywords, f.license, f.source,
 	f.abi_versions, f.latest_tag, f.latest_digest, f.tag_count, f.private, f.pulls, f.created_at, f.updated_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanFilter(s scanner) (Filter, error) {
 	var f Filter
-	var cats, abis string
+	var cats, keywords, abis string
 	var private int
 	var created, updated int64
-	err := s.Scan(&f.Repository, &f.Namespace, &f.Name, &f.Description, &cats, &f.License, &f.Source,
+	err := s.Scan(&f.Repository, &f.Namespace, &f.Name, &f.Description, &cats, &keywords, &f.License, &f.Source,
 		&abis, &f.LatestTag, &f.Digest, &f.Tags, &private, &f.Pulls, &created, &updated)
 	f.Categories = splitList(cats)
+	f.Keywords = splitList(keywords)
 	f.ABIVersions = splitList(abis)
 	f.Private = private != 0
 	f.Created = fromMillis(created)
 	f.Updated = fromMillis(updated)
 	if f.Categories == nil {
 		f.Categories = []string{}
+	}
+	if f.Keywords == nil {
+		f.Keywords = []string{}
 	}
 	if f.ABIVersions == nil {
 		f.ABIVersions = []string{}

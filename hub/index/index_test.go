@@ -122,7 +122,8 @@ func fixture(t *testing.T, ix *index.Index, reg *testregistry.Registry) map[stri
 				ocispec.AnnotationDescription: "Token-bucket rate limiting per client IP",
 				ocispec.AnnotationLicenses:    "Apache-2.0",
 				ocispec.AnnotationSource:      "https://example.com/acme/rate-limit",
-				"io.wasmctl.categories":       "traffic, security"}}},
+				"io.wasmctl.categories":       "traffic, security",
+				index.AnnotationKeywords:      "Throttle, token-bucket"}}},
 		{"acme/jwt-auth", "1.0", indextest.Image{Variant: indextest.OCI, Wasm: abi21, Annotations: map[string]string{
 			ocispec.AnnotationDescription: "Verifies JWT bearer tokens", "io.wasmctl.categories": "security,auth"}}},
 		{"bob/add-header", "latest", indextest.Image{Variant: indextest.Plain, Wasm: abi20, Annotations: map[string]string{
@@ -154,6 +155,8 @@ func TestIndexFollowsPushesAndDeletes(t *testing.T) {
 			{index.Query{Text: "rate"}, []string{"acme/rate-limit"}},
 			{index.Query{Text: "TOKEN", Sort: index.SortName}, []string{"acme/jwt-auth", "acme/rate-limit"}},
 			{index.Query{Text: "jwt bear"}, []string{"acme/jwt-auth"}},
+			{index.Query{Text: "thrott"}, []string{"acme/rate-limit"}},       // a keyword
+			{index.Query{Category: "throttle"}, nil},                         // keywords are not categories
 			{index.Query{Text: "acme", Sort: index.SortName}, []string{"acme/jwt-auth", "acme/rate-limit"}},
 			{index.Query{Category: "security", Sort: index.SortName}, []string{"acme/jwt-auth", "acme/rate-limit"}},
 			{index.Query{Namespace: "bob"}, []string{"bob/add-header"}},
@@ -177,7 +180,8 @@ func TestIndexFollowsPushesAndDeletes(t *testing.T) {
 		}
 		if det.LatestTag != "v1.1.0" || det.Tags != 2 || !strings.Contains(det.README, "Limits **requests**") ||
 			!strings.Contains(det.Schema, "rps") || det.License != "Apache-2.0" || det.Source == "" ||
-			!reflect.DeepEqual(det.ABIVersions, []string{"0.2.1"}) || !reflect.DeepEqual(det.Categories, []string{"traffic", "security"}) {
+			!reflect.DeepEqual(det.ABIVersions, []string{"0.2.1"}) || !reflect.DeepEqual(det.Categories, []string{"traffic", "security"}) ||
+			!reflect.DeepEqual(det.Keywords, []string{"throttle", "token-bucket"}) {
 			t.Fatalf("Get(acme/rate-limit) = %+v", det)
 		}
 		if len(det.Versions) != 2 || det.Versions[0].Tag != "v1.1.0" || det.Versions[1].Tag != "v1.0.0" ||
@@ -272,7 +276,8 @@ func TestReindexRebuildsFromStorage(t *testing.T) {
 				t.Fatal(err)
 			}
 			if a.README != b.README || a.Schema != b.Schema || a.Digest != b.Digest || a.Tags != b.Tags ||
-				!reflect.DeepEqual(a.ABIVersions, b.ABIVersions) || !reflect.DeepEqual(a.Categories, b.Categories) {
+				!reflect.DeepEqual(a.ABIVersions, b.ABIVersions) || !reflect.DeepEqual(a.Categories, b.Categories) ||
+				!reflect.DeepEqual(a.Keywords, b.Keywords) {
 				t.Errorf("%s: live %+v\nreindexed %+v", repo, a, b)
 			}
 		}

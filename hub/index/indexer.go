@@ -106,16 +106,16 @@ func (ix *Index) put(ctx context.Context, repo, tag string, desc ocispec.Descrip
 	return ix.tx(ctx, repo, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, ix.db.Rebind(`INSERT INTO index_versions
 			(repository, tag, digest, media_type, format, size, wasm_size, abi_versions, created_at, pushed_at,
-			 description, readme, schema_json, categories, license, source)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			 description, readme, schema_json, categories, keywords, license, source)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, media_type = excluded.media_type,
 			 format = excluded.format, size = excluded.size, wasm_size = excluded.wasm_size,
 			 abi_versions = excluded.abi_versions, created_at = excluded.created_at, pushed_at = excluded.pushed_at,
 			 description = excluded.description, readme = excluded.readme, schema_json = excluded.schema_json,
-			 categories = excluded.categories, license = excluded.license, source = excluded.source`),
+			 categories = excluded.categories, keywords = excluded.keywords, license = excluded.license, source = excluded.source`),
 			repo, tag, desc.Digest.String(), img.MediaType, img.Format, img.Size, img.WasmSize,
 			strings.Join(img.ABIVersions, ","), millis(created), millis(pushed),
-			md.Description, md.README, md.Schema, strings.Join(md.Categories, ","), md.License, md.Source)
+			md.Description, md.README, md.Schema, strings.Join(md.Categories, ","), strings.Join(md.Keywords, ","), md.License, md.Source)
 		return err
 	})
 }
@@ -176,12 +176,12 @@ func (ix *Index) refresh(ctx context.Context, tx *sql.Tx, repo string) error {
 	}
 	exists := err == nil
 
-	var tag, dgst, abis, descr, cats, license, source string
+	var tag, dgst, abis, descr, cats, keywords, license, source string
 	var count int
 	var first, last int64
-	err = tx.QueryRowContext(ctx, ix.db.Rebind(`SELECT tag, digest, abi_versions, description, categories, license, source
+	err = tx.QueryRowContext(ctx, ix.db.Rebind(`SELECT tag, digest, abi_versions, description, categories, keywords, license, source
 		FROM index_versions WHERE repository = ? ORDER BY pushed_at DESC, tag LIMIT 1`), repo).
-		Scan(&tag, &dgst, &abis, &descr, &cats, &license, &source)
+		Scan(&tag, &dgst, &abis, &descr, &cats, &keywords, &license, &source)
 	if errors.Is(err, sql.ErrNoRows) {
 		if !exists {
 			return nil
@@ -211,9 +211,9 @@ func (ix *Index) refresh(ctx context.Context, tx *sql.Tx, repo string) error {
 		private = boolInt(ix.private(ctx, repo))
 	}
 	if exists {
-		q := `UPDATE index_filters SET description = ?, categories = ?, license = ?, source = ?, abi_versions = ?,
+		q := `UPDATE index_filters SET description = ?, categories = ?, keywords = ?, license = ?, source = ?, abi_versions = ?,
 			latest_tag = ?, latest_digest = ?, tag_count = ?, created_at = ?, updated_at = ?`
-		args := []any{descr, cats, license, source, abis, tag, dgst, count, first, last}
+		args := []any{descr, cats, keywords, license, source, abis, tag, dgst, count, first, last}
 		if private >= 0 {
 			q += `, private = ?`
 			args = append(args, private)
@@ -222,10 +222,10 @@ func (ix *Index) refresh(ctx context.Context, tx *sql.Tx, repo string) error {
 			return err
 		}
 	} else {
-		q := `INSERT INTO index_filters (repository, namespace, name, description, categories, license, source,
+		q := `INSERT INTO index_filters (repository, namespace, name, description, categories, keywords, license, source,
 			abi_versions, latest_tag, latest_digest, tag_count, private, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
-		if err := tx.QueryRowContext(ctx, ix.db.Rebind(q), repo, ns, name, descr, cats, license, source, abis, tag, dgst,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		if err := tx.QueryRowContext(ctx, ix.db.Rebind(q), repo, ns, name, descr, cats, keywords, license, source, abis, tag, dgst,
 			count, max(private, 0), first, last).Scan(&id); err != nil {
 			return err
 		}
@@ -239,7 +239,8 @@ func (ix *Index) refresh(ctx context.Context, tx *sql.Tx, repo string) error {
 		}
 	}
 	words := strings.NewReplacer("/", " ", "-", " ", "_", " ", ".", " ").Replace(repo)
-	catText := strings.ReplaceAll(cats, ",", " ")
+	// Categories and keywords share the second-weighted search column.
+	catText := strings.TrimSpace(strings.ReplaceAll(cats+","+keywords, ",", " "))
 	if ix.pg() {
 		_, err = tx.ExecContext(ctx, `UPDATE index_filters SET search =
 			setweight(to_tsvector('simple', $1), 'A') || setweight(to_tsvector('simple', $2), 'B') || setweight(to_tsvector('simple', $3), 'C')

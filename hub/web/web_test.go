@@ -89,7 +89,8 @@ func newEnv(t *testing.T) *env {
 	push("acme/rate-limit", "v1.0.0", indextest.Image{Wasm: indextest.Module("proxy_abi_version_0_2_0"), README: "# old"})
 	push("acme/rate-limit", "v1.1.0", indextest.Image{Wasm: wasm, README: hostileREADME, Schema: schema,
 		Annotations: map[string]string{ocispec.AnnotationDescription: "Token-bucket rate limiting per client",
-			ocispec.AnnotationLicenses: "Apache-2.0", index.AnnotationCategories: "traffic,security"}})
+			ocispec.AnnotationLicenses: "Apache-2.0", index.AnnotationCategories: "traffic,security",
+			index.AnnotationKeywords: "throttle,token-bucket"}})
 	push("bob/add-header", "latest", indextest.Image{Variant: indextest.Plain, Wasm: wasm,
 		Annotations: map[string]string{ocispec.AnnotationDescription: "Adds a response header", index.AnnotationCategories: "headers"}})
 
@@ -181,6 +182,7 @@ func TestPagesRender(t *testing.T) {
 		{"/", 200, []string{"Explore proxy-wasm filters", "acme/</span>rate-limit", "bob/</span>add-header", "2 filters",
 			`href="/?category=security"`, "ABI 0.2.1"}},
 		{"/?q=rate", 200, []string{"Results for “rate”", "rate-limit", "1 filter<"}},
+		{"/?q=thrott", 200, []string{"rate-limit", "1 filter<"}},
 		{"/?q=zzzz", 200, []string{"No filter matches", "0 filters"}},
 		{"/?category=headers", 200, []string{"add-header", "1 filter"}},
 		{"/?sort=popular&page=1", 200, []string{"Most pulled</option>"}},
@@ -188,6 +190,7 @@ func TestPagesRender(t *testing.T) {
 		{"/filters/acme/rate-limit", 200, []string{
 			`<h2 id="readme-rate-limit">Rate limit</h2>`, "<strong>requests</strong>", "<table>",
 			"Token-bucket rate limiting per client", "Apache-2.0",
+			`href="/?category=traffic"`, `href="/?q=throttle">#throttle</a>`,
 			"<code>v1.1.0</code>", "<code>v1.0.0</code>", "0.2.0", "compat",
 			"wasmctl pull " + host + "/acme/rate-limit:v1.1.0",
 			"oras pull " + host + "/acme/rate-limit:v1.1.0",

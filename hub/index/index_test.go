@@ -155,8 +155,8 @@ func TestIndexFollowsPushesAndDeletes(t *testing.T) {
 			{index.Query{Text: "rate"}, []string{"acme/rate-limit"}},
 			{index.Query{Text: "TOKEN", Sort: index.SortName}, []string{"acme/jwt-auth", "acme/rate-limit"}},
 			{index.Query{Text: "jwt bear"}, []string{"acme/jwt-auth"}},
-			{index.Query{Text: "thrott"}, []string{"acme/rate-limit"}},       // a keyword
-			{index.Query{Category: "throttle"}, nil},                         // keywords are not categories
+			{index.Query{Text: "thrott"}, []string{"acme/rate-limit"}}, // a keyword
+			{index.Query{Category: "throttle"}, nil},                   // keywords are not categories
 			{index.Query{Text: "acme", Sort: index.SortName}, []string{"acme/jwt-auth", "acme/rate-limit"}},
 			{index.Query{Category: "security", Sort: index.SortName}, []string{"acme/jwt-auth", "acme/rate-limit"}},
 			{index.Query{Namespace: "bob"}, []string{"bob/add-header"}},

@@ -82,6 +82,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static    mixer.StaticProperties
 	cfg       *config
 	onRequest []*attribute
 	afterResp []*attribute
@@ -134,13 +135,16 @@ func emit(a *attribute, src mixer.Source, request bool) {
 
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	for _, a := range h.plugin.onRequest {
-		emit(a, mixer.HostSource{}, true)
+		emit(a, h.plugin.src(), true)
 	}
 	return types.ActionContinue
 }
 
 func (h *httpContext) OnHttpStreamDone() {
 	for _, a := range h.plugin.afterResp {
-		emit(a, mixer.HostSource{}, false)
+		emit(a, h.plugin.src(), false)
 	}
 }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

@@ -80,6 +80,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static mixer.StaticProperties
 	plan   *plan
 	denied proxywasm.MetricCounter
 }
@@ -107,7 +108,7 @@ type httpContext struct {
 
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	pl := h.plugin.plan
-	if !pl.match.Match(mixer.HostSource{}) {
+	if !pl.match.Match(h.plugin.src()) {
 		return types.ActionContinue
 	}
 	h.plugin.denied.Increment(1)
@@ -120,3 +121,6 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	}
 	return mixer.Deny(pl.code, pl.handler, pl.message, pl.headers)
 }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

@@ -201,7 +201,9 @@ func TestExtAuthz(t *testing.T) {
 	var calls atomic.Int64
 	callee(t, "opa-e2e", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		var in struct{ Input struct{ Action struct{ Method string } } }
+		var in struct {
+			Input struct{ Action struct{ Method string } }
+		}
 		json.NewDecoder(r.Body).Decode(&in)
 		fmt.Fprintf(w, `{"result":{"allow":%v,"headers":{"x-user-id":"u1"}}}`, in.Input.Action.Method == "GET")
 	}))

@@ -189,6 +189,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static                      mixer.StaticProperties
 	cfg                         *config
 	handler                     string
 	cache                       *mixer.VerdictCache[verdict]
@@ -225,7 +226,7 @@ type httpContext struct {
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	p := h.plugin
 	cfg := p.cfg
-	input := cfg.buildInput(mixer.HostSource{})
+	input := cfg.buildInput(p.src())
 	key := string(input)
 	now := mixer.Clock(cfg.TimeProperty)
 	if v, ok := p.cache.Get(key, now); ok {
@@ -334,3 +335,6 @@ func (h *httpContext) failedNow() types.Action {
 	}
 	return types.ActionContinue
 }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

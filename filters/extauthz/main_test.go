@@ -41,7 +41,7 @@ func TestParseResult(t *testing.T) {
 	for body, want := range map[string]struct{ allow, ok bool }{
 		`{"result":true}`: {true, true}, `{"result":false}`: {false, true},
 		`{"result":{"allow":true,"headers":{"x-user-id":"7","x-admin":"1"}}}`: {true, true},
-		`{"result":{"allow":false}}`: {false, true}, `{"result":"yes"}`: {false, false}, `{}`: {false, false},
+		`{"result":{"allow":false}}`:                                          {false, true}, `{"result":"yes"}`: {false, false}, `{}`: {false, false},
 		`not json`: {false, false}, `{"result":{"headers":{}}}`: {false, false},
 	} {
 		v, ok := c.parseResult([]byte(body))

@@ -114,6 +114,7 @@ type verdict struct {
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static  mixer.StaticProperties
 	cfg     *config
 	handler string
 	keyMeta string
@@ -317,7 +318,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 		}
 		return mixer.Deny(mixer.Internal, p.handler, reason, nil)
 	}
-	v, ok := p.cfg.Value.ResolveString(mixer.HostSource{})
+	v, ok := p.cfg.Value.ResolveString(p.src())
 	if !ok {
 		return mixer.Deny(mixer.InvalidArgument, p.handler, "the value to check is absent and has no default", nil)
 	}
@@ -331,3 +332,6 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	}
 	return mixer.Deny(vd.code, p.handler, vd.msg, nil)
 }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

@@ -129,6 +129,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static  mixer.StaticProperties
 	cfg     *config
 	handler string
 	allowed proxywasm.MetricCounter
@@ -196,7 +197,7 @@ func (p *pluginContext) allocate(k string, kind byte, now, max, durNanos, amount
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	p := h.plugin
 	cfg := p.cfg
-	src := mixer.HostSource{}
+	src := p.src()
 	dims := make(map[string]string, len(cfg.dimNames))
 	for _, n := range cfg.dimNames {
 		a := cfg.Dimensions[n]
@@ -287,3 +288,6 @@ func (h *httpContext) release() {
 }
 
 func (h *httpContext) OnHttpStreamDone() { h.release() }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

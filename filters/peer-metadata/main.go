@@ -134,6 +134,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static    mixer.StaticProperties
 	cfg       *config
 	cache     *lru
 	ownID     string
@@ -226,7 +227,7 @@ func (h *httpContext) outbound(src mixer.Source) bool {
 }
 
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
-	src := mixer.HostSource{}
+	src := h.plugin.src()
 	if h.outbound(src) {
 		id, md := h.plugin.own(src)
 		h.send(proxywasm.ReplaceHttpRequestHeader, id, md)
@@ -237,7 +238,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 }
 
 func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
-	src := mixer.HostSource{}
+	src := h.plugin.src()
 	if h.outbound(src) {
 		h.consume(src.ResponseHeader, proxywasm.RemoveHttpResponseHeader, "upstream_peer", "destination")
 		return types.ActionContinue
@@ -314,3 +315,6 @@ func (h *httpContext) consume(get func(string) (string, bool), remove func(strin
 		set(side+"_labels_"+k, v)
 	}
 }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

@@ -213,6 +213,7 @@ type series struct {
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static mixer.StaticProperties
 	cfg    *config
 	series map[string]series // name → defined metric: define_metric once per series
 	values []string
@@ -243,7 +244,7 @@ type httpContext struct {
 
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.plugin
-	p.memo.Src = mixer.HostSource{}
+	p.memo.Src = p.src()
 	p.memo.Reset()
 	p.record(&p.memo)
 }
@@ -307,3 +308,6 @@ func (p *pluginContext) record(src mixer.Source) {
 		}
 	}
 }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

@@ -270,6 +270,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static       mixer.StaticProperties
 	cfg          *config
 	handler      string
 	allowed      proxywasm.MetricCounter
@@ -332,7 +333,7 @@ func (p *pluginContext) evaluate(src mixer.Source) (policy string, allow bool, w
 
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	p := h.plugin
-	policy, allow, why := p.evaluate(mixer.HostSource{})
+	policy, allow, why := p.evaluate(p.src())
 	if allow {
 		p.allowed.Increment(1)
 		if p.cfg.Mode == "PERMISSIVE" {
@@ -367,3 +368,6 @@ func setProperty(name, v string) {
 		proxywasm.LogDebugf("rbac: set_property %s: %v", name, err)
 	}
 }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

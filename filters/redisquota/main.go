@@ -159,6 +159,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static                       mixer.StaticProperties
 	cfg                          *config
 	handler                      string
 	allowed, denied, unavailable proxywasm.MetricCounter
@@ -202,7 +203,7 @@ type httpContext struct {
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	p := h.plugin
 	cfg := p.cfg
-	src := mixer.HostSource{}
+	src := p.src()
 	dims := make(map[string]string, len(cfg.dimNames))
 	for _, n := range cfg.dimNames {
 		a := cfg.Dimensions[n]
@@ -306,3 +307,5 @@ func (h *httpContext) finish(resume bool) types.Action {
 	return mixer.Deny(code, p.handler, msg, nil)
 }
 
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

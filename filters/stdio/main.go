@@ -112,6 +112,7 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	static  mixer.StaticProperties
 	cfg     *config
 	queueID uint32
 	pending [][]byte // entries dequeued by this root, waiting for a flush
@@ -260,7 +261,7 @@ func (h *httpContext) OnHttpStreamDone() {
 	if cfg.level < cfg.min {
 		return
 	}
-	p.memo.Src = mixer.HostSource{}
+	p.memo.Src = p.src()
 	p.memo.Reset()
 	src := &p.memo
 	if !cfg.filter.Match(src) {
@@ -283,3 +284,6 @@ func (h *httpContext) OnHttpStreamDone() {
 		proxywasm.LogInfo(msg)
 	}
 }
+
+// src reads the current stream, with this plugin's static properties cached.
+func (p *pluginContext) src() mixer.HostSource { return mixer.HostSource{Static: &p.static} }

@@ -316,8 +316,7 @@ func HostIP(s string) (string, bool) {
 // NodeMetadata reads a key of the proxy's node metadata (dot for nesting),
 // trying the xds.node spelling first and then the legacy node one.
 func NodeMetadata(src Source, key string) (string, bool) {
-	parts := strings.Split(key, ".")
-	path := append([]string{"xds", "node", "metadata"}, parts...)
+	path := nodePath(key)
 	if b, ok := src.Property(path...); ok {
 		return string(b), true
 	}
@@ -325,6 +324,18 @@ func NodeMetadata(src Source, key string) (string, bool) {
 		return string(b), true
 	}
 	return "", false
+}
+
+// nodePaths caches ["xds","node","metadata",<key parts>…] per key.
+var nodePaths sync.Map
+
+func nodePath(key string) []string {
+	if p, ok := nodePaths.Load(key); ok {
+		return p.([]string)
+	}
+	p := append([]string{"xds", "node", "metadata"}, strings.Split(key, ".")...)
+	nodePaths.Store(key, p)
+	return p
 }
 
 // Direction is the listener direction of the stream.
@@ -341,6 +352,16 @@ const (
 // listener_direction). An absent value is DirectionUnspecified, which the
 // resolver treats as inbound (the server sidecar, where Mixer checks ran).
 func ListenerDirection(src Source) Direction {
+	if m, ok := src.(*Memo); ok {
+		if !m.haveDir {
+			m.dir, m.haveDir = listenerDirection(m.Src), true
+		}
+		return m.dir
+	}
+	return listenerDirection(src)
+}
+
+func listenerDirection(src Source) Direction {
 	for _, p := range [][]string{{"xds", "listener_direction"}, {"listener_direction"}} {
 		if b, ok := src.Property(p...); ok {
 			if v, ok := Decode(b, "int"); ok {
@@ -808,10 +829,13 @@ func NodeID(src Source) (string, bool) {
 // callback: filters that resolve many attributes (access logs, metrics)
 // read each property and header once. Reset it at the start of a callback.
 type Memo struct {
-	Src   Source
-	props map[string]memoEntry
-	req   map[string]memoEntry
-	resp  map[string]memoEntry
+	Src     Source
+	props   map[string]propEntry
+	req     map[string]memoEntry
+	resp    map[string]memoEntry
+	key     []byte
+	dir     Direction
+	haveDir bool
 }
 
 type memoEntry struct {
@@ -819,10 +843,16 @@ type memoEntry struct {
 	ok bool
 }
 
+type propEntry struct {
+	v  []byte
+	ok bool
+}
+
 // Reset forgets everything read so far.
 func (m *Memo) Reset() {
+	m.haveDir = false
 	if m.props == nil {
-		m.props, m.req, m.resp = map[string]memoEntry{}, map[string]memoEntry{}, map[string]memoEntry{}
+		m.props, m.req, m.resp = map[string]propEntry{}, map[string]memoEntry{}, map[string]memoEntry{}
 		return
 	}
 	clear(m.props)
@@ -832,12 +862,18 @@ func (m *Memo) Reset() {
 
 // Property implements Source.
 func (m *Memo) Property(path ...string) ([]byte, bool) {
-	k := strings.Join(path, "\x00")
-	if e, ok := m.props[k]; ok {
-		return []byte(e.v), e.ok
+	m.key = m.key[:0]
+	for i, seg := range path {
+		if i > 0 {
+			m.key = append(m.key, 0)
+		}
+		m.key = append(m.key, seg...)
+	}
+	if e, ok := m.props[string(m.key)]; ok { // no allocation for the lookup
+		return e.v, e.ok
 	}
 	b, ok := m.Src.Property(path...)
-	m.props[k] = memoEntry{string(b), ok}
+	m.props[string(m.key)] = propEntry{b, ok}
 	return b, ok
 }
 

@@ -9,11 +9,55 @@ import (
 )
 
 // HostSource reads properties and the current stream's headers through the
-// SDK. The zero value is ready to use inside any HTTP callback.
-type HostSource struct{}
+// SDK. The zero value is ready to use inside any HTTP callback. With Static
+// set, properties that cannot change during a plugin's life (the node and
+// its metadata, the listener direction, the plugin's names) are read from
+// the host once and then served from that cache.
+type HostSource struct {
+	Static *StaticProperties
+}
+
+// StaticProperties caches a plugin context's unchanging properties. Keep
+// one per plugin context (not per process: native tests run many emulators
+// in one process).
+type StaticProperties struct {
+	m   map[string]propEntry
+	key []byte
+}
+
+// isStatic reports whether a property path names configuration that is
+// fixed for a plugin's life.
+func isStatic(path []string) bool {
+	switch path[0] {
+	case "node", "listener_direction", "plugin_name", "plugin_root_id", "plugin_vm_id":
+		return true
+	case "xds":
+		return len(path) > 1 && (path[1] == "node" || path[1] == "listener_direction")
+	}
+	return false
+}
 
 // Property implements Source with proxy_get_property.
-func (HostSource) Property(path ...string) ([]byte, bool) {
+func (h HostSource) Property(path ...string) ([]byte, bool) {
+	if len(path) == 0 {
+		return nil, false
+	}
+	if s := h.Static; s != nil && isStatic(path) {
+		s.key = s.key[:0]
+		for _, seg := range path {
+			s.key = append(s.key, seg...)
+			s.key = append(s.key, 0)
+		}
+		if e, ok := s.m[string(s.key)]; ok {
+			return e.v, e.ok
+		}
+		b, err := proxywasm.GetProperty(path)
+		if s.m == nil {
+			s.m = map[string]propEntry{}
+		}
+		s.m[string(s.key)] = propEntry{b, err == nil}
+		return b, err == nil
+	}
 	b, err := proxywasm.GetProperty(path)
 	return b, err == nil
 }

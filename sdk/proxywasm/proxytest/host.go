@@ -423,77 +423,105 @@ func (h *hostEmulator) ProxyGrpcClose(id uint32) internal.Status {
 // ProxySetSharedData follows Envoy: cas 0 writes unconditionally, any other
 // cas must equal the entry's current token.
 func (h *hostEmulator) ProxySetSharedData(key string, value []byte, cas uint32) internal.Status {
-	d, ok := h.sharedData[key]
+	st := h.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	d, ok := st.sharedData[key]
 	if ok && cas != 0 && cas != d.cas {
 		return internal.StatusCasMismatch
 	}
 	if !ok {
 		d = &sharedData{}
-		h.sharedData[strings.Clone(key)] = d
+		st.sharedData[strings.Clone(key)] = d
 	}
-	h.nextCas++
-	d.cas = h.nextCas
+	st.nextCas++
+	d.cas = st.nextCas
 	d.data = append([]byte(nil), value...)
 	return internal.StatusOK
 }
 
 func (h *hostEmulator) ProxyGetSharedData(key string) ([]byte, uint32, internal.Status) {
-	d, ok := h.sharedData[key]
+	st := h.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	d, ok := st.sharedData[key]
 	if !ok {
 		return nil, 0, internal.StatusNotFound
 	}
 	return append([]byte(nil), d.data...), d.cas, internal.StatusOK
 }
 
+// ProxyRegisterSharedQueue registers name in this emulator's VM (its VM id)
+// and makes the calling plugin the queue's owner, which OnQueueReady reaches.
 func (h *hostEmulator) ProxyRegisterSharedQueue(name string) (uint32, internal.Status) {
-	id, ok := h.queueNameID[name]
+	st := h.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	key := queueKey{vmID: h.vmID, name: name}
+	id, ok := st.queueIDs[key]
 	if !ok {
-		id = uint32(len(h.queueNameID))
-		h.queueNameID[strings.Clone(name)] = id
-		h.queues[id] = [][]byte{}
+		id = uint32(len(st.queueIDs))
+		key.name = strings.Clone(name)
+		st.queueIDs[key] = id
+		st.queues[id] = [][]byte{}
 	}
 	if root := h.rootOf(h.active); root != 0 {
-		h.queueOwner[id] = root
+		st.queueOwner[id] = queueOwner{host: h, root: root}
 	}
 	return id, internal.StatusOK
 }
 
+// ProxyResolveSharedQueue finds a queue registered by the VM vmID (this
+// emulator's own VM when vmID is empty).
 func (h *hostEmulator) ProxyResolveSharedQueue(vmID, name string) (uint32, internal.Status) {
-	if vmID != "" && vmID != h.vmID {
-		return 0, internal.StatusNotFound
+	if vmID == "" {
+		vmID = h.vmID
 	}
-	id, ok := h.queueNameID[name]
+	st := h.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	id, ok := st.queueIDs[queueKey{vmID: vmID, name: name}]
 	if !ok {
 		return 0, internal.StatusNotFound
 	}
 	return id, internal.StatusOK
 }
 
+// ProxyEnqueueSharedQueue appends value and, after the calling callback
+// returns, calls OnQueueReady of the queue's owner (which may be a plugin
+// of another emulator sharing this one's store).
 func (h *hostEmulator) ProxyEnqueueSharedQueue(queueID uint32, value []byte) internal.Status {
-	q, ok := h.queues[queueID]
+	st := h.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	q, ok := st.queues[queueID]
 	if !ok {
 		return internal.StatusNotFound
 	}
-	h.queues[queueID] = append(q, append([]byte(nil), value...))
-	owner, ok := h.queueOwner[queueID]
+	st.queues[queueID] = append(q, append([]byte(nil), value...))
+	owner, ok := st.queueOwner[queueID]
 	if !ok {
-		owner = PluginContextID
+		owner = queueOwner{host: h, root: PluginContextID}
 	}
 	h.pending = append(h.pending, func() {
-		h.dispatch(owner, func() { h.guest.onQueueReady(owner, queueID) })
+		o := owner.host
+		o.dispatch(owner.root, func() { o.guest.onQueueReady(owner.root, queueID) })
 	})
 	return internal.StatusOK
 }
 
 func (h *hostEmulator) ProxyDequeueSharedQueue(queueID uint32) ([]byte, internal.Status) {
-	q, ok := h.queues[queueID]
+	st := h.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	q, ok := st.queues[queueID]
 	if !ok {
 		return nil, internal.StatusNotFound
 	}
 	if len(q) == 0 {
 		return nil, internal.StatusEmpty
 	}
-	h.queues[queueID] = q[1:]
+	st.queues[queueID] = q[1:]
 	return q[0], internal.StatusOK
 }
 

@@ -13,6 +13,7 @@ type EmulatorOption struct {
 	properties          map[string][]byte
 	logLevel            types.LogLevel
 	vmID                string
+	store               *store
 }
 
 // NewEmulatorOption returns options with a types.DefaultVMContext.
@@ -60,5 +61,19 @@ func (o *EmulatorOption) WithLogLevel(level types.LogLevel) *EmulatorOption {
 // empty). This option is an addition to the original API.
 func (o *EmulatorOption) WithVMID(id string) *EmulatorOption {
 	o.vmID = id
+	return o
+}
+
+// WithSharedStoreOf makes the new emulator share shared data and shared
+// queues with host, as VMs of one Envoy process do: a queue registered by a
+// plugin of one emulator resolves (by VM id and name) in the other, and an
+// item enqueued there wakes the registering plugin's OnQueueReady after the
+// enqueuing callback returns. Give each emulator its VM id with WithVMID.
+// host must come from NewHostEmulator. This option is an addition to the
+// original API.
+func (o *EmulatorOption) WithSharedStoreOf(host HostEmulator) *EmulatorOption {
+	if h, ok := host.(*hostEmulator); ok {
+		o.store = h.store
+	}
 	return o
 }

@@ -14,6 +14,7 @@ package proxytest
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/wasmctl/wasmctl/sdk/proxywasm/internal"
 	"github.com/wasmctl/wasmctl/sdk/proxywasm/types"
@@ -242,12 +243,9 @@ type hostEmulator struct {
 	foreignFunctions map[string]func([]byte) []byte
 	foreignArgs      []byte
 
-	queues      map[uint32][][]byte
-	queueNameID map[string]uint32
-	queueOwner  map[uint32]uint32
-
-	sharedData map[string]*sharedData
-	nextCas    uint32
+	// store holds shared data and shared queues; emulators created with
+	// EmulatorOption.WithSharedStoreOf share one.
+	store *store
 
 	nextCalloutID       uint32
 	calloutsByContext   map[uint32][]HttpCalloutAttribute
@@ -283,6 +281,35 @@ type calloutResponse struct {
 	body              []byte
 }
 
+// store is what the VMs of one host share: shared data and shared queues.
+// Its lock is held for one host call at a time.
+type store struct {
+	mu         sync.Mutex
+	sharedData map[string]*sharedData
+	nextCas    uint32
+	queues     map[uint32][][]byte
+	queueIDs   map[queueKey]uint32
+	queueOwner map[uint32]queueOwner
+}
+
+func newStore() *store {
+	return &store{
+		sharedData: map[string]*sharedData{},
+		queues:     map[uint32][][]byte{},
+		queueIDs:   map[queueKey]uint32{},
+		queueOwner: map[uint32]queueOwner{},
+	}
+}
+
+// queueKey names a queue as Envoy does: the registering VM's id and the name.
+type queueKey struct{ vmID, name string }
+
+// queueOwner is the plugin whose OnQueueReady a queue's items wake.
+type queueOwner struct {
+	host *hostEmulator
+	root uint32
+}
+
 type sharedData struct {
 	data []byte
 	cas  uint32
@@ -298,10 +325,7 @@ func NewHostEmulator(opt *EmulatorOption) (host HostEmulator, reset func()) {
 		logLevel:          opt.logLevel,
 		vmID:              opt.vmID,
 		foreignFunctions:  map[string]func([]byte) []byte{},
-		queues:            map[uint32][][]byte{},
-		queueNameID:       map[string]uint32{},
-		queueOwner:        map[uint32]uint32{},
-		sharedData:        map[string]*sharedData{},
+		store:             opt.store,
 		calloutsByContext: map[uint32][]HttpCalloutAttribute{},
 		calloutToContext:  map[uint32]uint32{},
 		grpcCalls:         map[uint32]*GrpcCallAttribute{},
@@ -317,6 +341,9 @@ func NewHostEmulator(opt *EmulatorOption) (host HostEmulator, reset func()) {
 
 		pluginConfiguration: opt.pluginConfiguration,
 		vmConfiguration:     opt.vmConfiguration,
+	}
+	if h.store == nil {
+		h.store = newStore()
 	}
 	for k, v := range opt.properties {
 		h.properties[k] = v
@@ -425,7 +452,11 @@ func (h *hostEmulator) Tick() {
 func (h *hostEmulator) GetTickPeriod() uint32 { return h.tickPeriod }
 
 // GetQueueSize implements HostEmulator.
-func (h *hostEmulator) GetQueueSize(queueID uint32) int { return len(h.queues[queueID]) }
+func (h *hostEmulator) GetQueueSize(queueID uint32) int {
+	h.store.mu.Lock()
+	defer h.store.mu.Unlock()
+	return len(h.store.queues[queueID])
+}
 
 // RegisterForeignFunction implements HostEmulator.
 func (h *hostEmulator) RegisterForeignFunction(name string, f func([]byte) []byte) {
@@ -580,7 +611,9 @@ func (h *hostEmulator) SetProperty(path []string, data []byte) error {
 
 // GetSharedData implements HostEmulator.
 func (h *hostEmulator) GetSharedData(key string) ([]byte, uint32, bool) {
-	d, ok := h.sharedData[key]
+	h.store.mu.Lock()
+	defer h.store.mu.Unlock()
+	d, ok := h.store.sharedData[key]
 	if !ok {
 		return nil, 0, false
 	}

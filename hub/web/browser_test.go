@@ -83,10 +83,12 @@ func TestBrowserJourney(t *testing.T) {
 		return n
 	}
 
-	// WASMCTL_SCREENSHOTS=DIR saves a full-page PNG of each step.
-	shot := func(name string) {
+	// Each step is also looked at on a phone-sized screen (390 px wide),
+	// where nothing may overflow sideways. WASMCTL_SCREENSHOTS=DIR saves a
+	// full-page PNG of each step at both widths (NAME.png, NAME-narrow.png).
+	dir := os.Getenv("WASMCTL_SCREENSHOTS")
+	save := func(name string) {
 		t.Helper()
-		dir := os.Getenv("WASMCTL_SCREENSHOTS")
 		if dir == "" {
 			return
 		}
@@ -97,6 +99,19 @@ func TestBrowserJourney(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	shot := func(name string) {
+		t.Helper()
+		save(name)
+		do("narrow screen", chromedp.EmulateViewport(390, 844))
+		if over := eval(`document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("body *")]
+				.filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+				.map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).join(" ")`))
+			t.Errorf("%s: the page is %d px wider than a 390 px screen; too wide: %s", name, over, wide)
+		}
+		save(name + "-narrow")
+		do("wide screen", chromedp.EmulateViewport(1280, 900))
 	}
 
 	do("open explore", chromedp.Navigate(base+"/"))

@@ -43,7 +43,13 @@ func (f *hubFlags) load() (hub.Config, error) {
 	return cfg, nil
 }
 
-func openHub(ctx context.Context, cfg hub.Config) (*hub.Server, error) {
+// open loads the configuration and opens the hub (storage, database,
+// accounts, index) without serving it; the caller closes it.
+func (f *hubFlags) open(ctx context.Context) (*hub.Server, error) {
+	cfg, err := f.load()
+	if err != nil {
+		return nil, err
+	}
 	return hub.New(ctx, cfg, hub.Options{Logger: slog.New(slog.DiscardHandler)})
 }
 
@@ -135,11 +141,7 @@ func hubUserCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := f.load()
-			if err != nil {
-				return err
-			}
-			s, err := openHub(cmd.Context(), cfg)
+			s, err := f.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -168,11 +170,7 @@ func hubUserCmd() *cobra.Command {
 		Example: `  wasmctl hub user list -o json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := lf.load()
-			if err != nil {
-				return err
-			}
-			s, err := openHub(cmd.Context(), cfg)
+			s, err := lf.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -213,11 +211,7 @@ func hubOrgCmd() *cobra.Command {
 			if owner == "" {
 				return UsageErrorf("--owner is required")
 			}
-			cfg, err := f.load()
-			if err != nil {
-				return err
-			}
-			s, err := openHub(cmd.Context(), cfg)
+			s, err := f.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -238,11 +232,7 @@ func hubOrgCmd() *cobra.Command {
 		Example: `  wasmctl hub org add-member acme bob`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := mf.load()
-			if err != nil {
-				return err
-			}
-			s, err := openHub(cmd.Context(), cfg)
+			s, err := mf.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -272,11 +262,7 @@ func hubRepoCmd() *cobra.Command {
 			Example: "  wasmctl hub repo " + v.use + " alice/myfilter --data /var/lib/wasmctl-hub",
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, err := f.load()
-				if err != nil {
-					return err
-				}
-				s, err := openHub(cmd.Context(), cfg)
+				s, err := f.open(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -306,11 +292,7 @@ counts are kept. Safe to run while the hub serves.`,
 		Example: `  wasmctl hub reindex --data /var/lib/wasmctl-hub`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load()
-			if err != nil {
-				return err
-			}
-			s, err := openHub(cmd.Context(), cfg)
+			s, err := f.open(cmd.Context())
 			if err != nil {
 				return err
 			}

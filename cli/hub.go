@@ -237,7 +237,11 @@ func hubOrgCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			return s.Auth.AddMember(cmd.Context(), args[0], args[1])
+			if err := s.Auth.AddMember(cmd.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is now a member of %s\n", args[1], args[0])
+			return nil
 		},
 	}
 	mf.add(member)

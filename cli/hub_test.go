@@ -49,13 +49,39 @@ func TestHubUserAddListReindex(t *testing.T) {
 	if code, out, errOut := runIn(t, "", "hub", "repo", "private", "alice/secret", "--data", data); code != ExitOK || !strings.Contains(out, "alice/secret is now private") {
 		t.Fatalf("repo private = %d %q %q", code, out, errOut)
 	}
+	if code, _, errOut := runIn(t, "", "hub", "org", "create", "acme", "--data", data); code != ExitUsage || !strings.Contains(errOut, "--owner") {
+		t.Fatalf("org create without --owner = %d %q", code, errOut)
+	}
+	runIn(t, "bob-password\n", "hub", "user", "add", "bob", "--password-stdin", "--data", data)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"org", "create", "acme", "--owner", "alice"}, ExitOK, "created organisation acme owned by alice"},
+		{[]string{"org", "create", "acme", "--owner", "alice"}, ExitError, "taken"},
+		{[]string{"org", "add-member", "acme", "bob"}, ExitOK, "bob is now a member of acme"},
+		{[]string{"org", "add-member", "nope", "bob"}, ExitError, "nope"},
+		{[]string{"repo", "private", "alice/open"}, ExitOK, "alice/open is now private"},
+		{[]string{"repo", "public", "alice/open"}, ExitOK, "alice/open is now public"},
+	} {
+		code, out, errOut := runIn(t, "", append(append([]string{"hub"}, c.args...), "--data", data)...)
+		if code != c.code || !strings.Contains(out+errOut, c.want) {
+			t.Fatalf("hub %v = %d %q %q; want %d and %q", c.args, code, out, errOut, c.code, c.want)
+		}
+	}
 	if s, err := hub.New(t.Context(), hub.Config{Data: data}, hub.Options{Logger: slog.New(slog.DiscardHandler)}); err != nil {
 		t.Fatal(err)
 	} else {
-		private := s.Auth.Private(t.Context(), "alice/secret")
+		ctx := t.Context()
+		private, open := s.Auth.Private(ctx, "alice/secret"), s.Auth.Private(ctx, "alice/open")
+		member := s.Auth.Can(ctx, "bob", "acme/filter", auth.Push)
 		s.Close()
-		if !private {
-			t.Fatal("alice/secret is not private after 'hub repo private'")
+		if !private || open {
+			t.Fatalf("after 'hub repo': alice/secret private %v (want true), alice/open private %v (want false)", private, open)
+		}
+		if !member {
+			t.Fatal("bob cannot push to acme after 'hub org add-member acme bob'")
 		}
 	}
 	if code, out, errOut := runIn(t, "", "hub", "reindex", "--data", data); code != ExitOK || !strings.Contains(out, "repositories 0") {

@@ -182,11 +182,8 @@ func Open(ctx context.Context, d *db.DB, opts Options) (*Index, error) {
 	return ix, nil
 }
 
-var migrations = []db.Migration{{
-	Version: 1,
-	SQL: `
-CREATE TABLE index_filters (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
+// filterColumns are index_filters' columns after its id, on both engines.
+const filterColumns = `
 	repository TEXT NOT NULL UNIQUE,
 	namespace TEXT NOT NULL,
 	name TEXT NOT NULL,
@@ -201,11 +198,11 @@ CREATE TABLE index_filters (
 	private INTEGER NOT NULL DEFAULT 0,
 	pulls BIGINT NOT NULL DEFAULT 0,
 	created_at BIGINT NOT NULL,
-	updated_at BIGINT NOT NULL
-);
-CREATE INDEX index_filters_updated ON index_filters(updated_at);
-CREATE INDEX index_filters_pulls ON index_filters(pulls, updated_at);
-CREATE INDEX index_filters_namespace ON index_filters(namespace);
+	updated_at BIGINT NOT NULL`
+
+// versionTables are the tables of versions and categories, the same on both
+// engines.
+const versionTables = `
 CREATE TABLE index_versions (
 	repository TEXT NOT NULL,
 	tag TEXT NOT NULL,
@@ -232,59 +229,30 @@ CREATE TABLE index_categories (
 	PRIMARY KEY (filter_id, category)
 );
 CREATE INDEX index_categories_category ON index_categories(category, filter_id);
-CREATE VIRTUAL TABLE index_fts USING fts5(name, description, categories);
-`,
+`
+
+// migrations of the index. Step 1 is released: its SQL must stay exactly as
+// it is (the shared constants above included); change the schema by
+// appending steps.
+var migrations = []db.Migration{{
+	Version: 1,
+	SQL: `
+CREATE TABLE index_filters (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,` + filterColumns + `
+);
+CREATE INDEX index_filters_updated ON index_filters(updated_at);
+CREATE INDEX index_filters_pulls ON index_filters(pulls, updated_at);
+CREATE INDEX index_filters_namespace ON index_filters(namespace);` + versionTables +
+		"CREATE VIRTUAL TABLE index_fts USING fts5(name, description, categories);\n",
 	Postgres: `
 CREATE TABLE index_filters (
-	id BIGSERIAL PRIMARY KEY,
-	repository TEXT NOT NULL UNIQUE,
-	namespace TEXT NOT NULL,
-	name TEXT NOT NULL,
-	description TEXT NOT NULL DEFAULT '',
-	categories TEXT NOT NULL DEFAULT '',
-	license TEXT NOT NULL DEFAULT '',
-	source TEXT NOT NULL DEFAULT '',
-	abi_versions TEXT NOT NULL DEFAULT '',
-	latest_tag TEXT NOT NULL DEFAULT '',
-	latest_digest TEXT NOT NULL DEFAULT '',
-	tag_count INTEGER NOT NULL DEFAULT 0,
-	private INTEGER NOT NULL DEFAULT 0,
-	pulls BIGINT NOT NULL DEFAULT 0,
-	created_at BIGINT NOT NULL,
-	updated_at BIGINT NOT NULL,
+	id BIGSERIAL PRIMARY KEY,` + filterColumns + `,
 	search tsvector NOT NULL DEFAULT ''::tsvector
 );
 CREATE INDEX index_filters_updated ON index_filters(updated_at, id);
 CREATE INDEX index_filters_pulls ON index_filters(pulls, updated_at, id);
 CREATE INDEX index_filters_namespace ON index_filters(namespace);
-CREATE INDEX index_filters_search ON index_filters USING GIN (search);
-CREATE TABLE index_versions (
-	repository TEXT NOT NULL,
-	tag TEXT NOT NULL,
-	digest TEXT NOT NULL,
-	media_type TEXT NOT NULL DEFAULT '',
-	format TEXT NOT NULL DEFAULT '',
-	size BIGINT NOT NULL DEFAULT 0,
-	wasm_size BIGINT NOT NULL DEFAULT 0,
-	abi_versions TEXT NOT NULL DEFAULT '',
-	created_at BIGINT NOT NULL,
-	pushed_at BIGINT NOT NULL,
-	description TEXT NOT NULL DEFAULT '',
-	readme TEXT NOT NULL DEFAULT '',
-	schema_json TEXT NOT NULL DEFAULT '',
-	categories TEXT NOT NULL DEFAULT '',
-	license TEXT NOT NULL DEFAULT '',
-	source TEXT NOT NULL DEFAULT '',
-	PRIMARY KEY (repository, tag)
-);
-CREATE INDEX index_versions_digest ON index_versions(repository, digest);
-CREATE TABLE index_categories (
-	filter_id BIGINT NOT NULL,
-	category TEXT NOT NULL,
-	PRIMARY KEY (filter_id, category)
-);
-CREATE INDEX index_categories_category ON index_categories(category, filter_id);
-`,
+CREATE INDEX index_filters_search ON index_filters USING GIN (search);` + versionTables,
 }, {
 	// Keywords: search terms that are not categories (no facet, no sidebar).
 	Version: 2,

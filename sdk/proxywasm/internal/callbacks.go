@@ -18,6 +18,34 @@ func catch(callback string) {
 	}
 }
 
+// http returns the HTTP context contextID and, if there is one, makes it
+// the active context for the callback about to run.
+func (s *State) http(contextID uint32) (types.HttpContext, bool) {
+	ctx, ok := s.httpContexts[contextID]
+	if ok {
+		s.activeContextID = contextID
+	}
+	return ctx, ok
+}
+
+// tcp is http for TCP contexts.
+func (s *State) tcp(contextID uint32) (types.TcpContext, bool) {
+	ctx, ok := s.tcpContexts[contextID]
+	if ok {
+		s.activeContextID = contextID
+	}
+	return ctx, ok
+}
+
+// plugin is http for plugin contexts.
+func (s *State) plugin(contextID uint32) (*pluginState, bool) {
+	root, ok := s.pluginContexts[contextID]
+	if ok {
+		s.activeContextID = contextID
+	}
+	return root, ok
+}
+
 // ProxyOnContextCreate implements proxy_on_context_create.
 func ProxyOnContextCreate(contextID, pluginContextID uint32) {
 	defer catch("proxy_on_context_create")
@@ -40,21 +68,17 @@ func ProxyOnVMStart(pluginContextID uint32, vmConfigurationSize int) types.OnVMS
 // ProxyOnConfigure implements proxy_on_configure.
 func ProxyOnConfigure(pluginContextID uint32, pluginConfigurationSize int) types.OnPluginStartStatus {
 	defer catch("proxy_on_configure")
-	s := current
-	root, ok := s.pluginContexts[pluginContextID]
+	root, ok := current.plugin(pluginContextID)
 	if !ok {
 		return types.OnPluginStartStatusFailed
 	}
-	s.activeContextID = pluginContextID
 	return root.context.OnPluginStart(pluginConfigurationSize)
 }
 
 // ProxyOnTick implements proxy_on_tick.
 func ProxyOnTick(pluginContextID uint32) {
 	defer catch("proxy_on_tick")
-	s := current
-	if root, ok := s.pluginContexts[pluginContextID]; ok {
-		s.activeContextID = pluginContextID
+	if root, ok := current.plugin(pluginContextID); ok {
 		root.context.OnTick()
 	}
 }
@@ -62,9 +86,7 @@ func ProxyOnTick(pluginContextID uint32) {
 // ProxyOnQueueReady implements proxy_on_queue_ready.
 func ProxyOnQueueReady(pluginContextID, queueID uint32) {
 	defer catch("proxy_on_queue_ready")
-	s := current
-	if root, ok := s.pluginContexts[pluginContextID]; ok {
-		s.activeContextID = pluginContextID
+	if root, ok := current.plugin(pluginContextID); ok {
 		root.context.OnQueueReady(queueID)
 	}
 }
@@ -90,33 +112,25 @@ func ProxyOnForeignFunction(pluginContextID, functionID uint32, argumentsSize in
 // ProxyOnNewConnection implements proxy_on_new_connection.
 func ProxyOnNewConnection(contextID uint32) types.Action {
 	defer catch("proxy_on_new_connection")
-	s := current
-	ctx, ok := s.tcpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.tcp(contextID); ok {
+		return ctx.OnNewConnection()
 	}
-	s.activeContextID = contextID
-	return ctx.OnNewConnection()
+	return types.ActionContinue
 }
 
 // ProxyOnDownstreamData implements proxy_on_downstream_data.
 func ProxyOnDownstreamData(contextID uint32, dataSize int, endOfStream bool) types.Action {
 	defer catch("proxy_on_downstream_data")
-	s := current
-	ctx, ok := s.tcpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.tcp(contextID); ok {
+		return ctx.OnDownstreamData(dataSize, endOfStream)
 	}
-	s.activeContextID = contextID
-	return ctx.OnDownstreamData(dataSize, endOfStream)
+	return types.ActionContinue
 }
 
 // ProxyOnDownstreamConnectionClose implements proxy_on_downstream_connection_close.
 func ProxyOnDownstreamConnectionClose(contextID uint32, peerType types.PeerType) {
 	defer catch("proxy_on_downstream_connection_close")
-	s := current
-	if ctx, ok := s.tcpContexts[contextID]; ok {
-		s.activeContextID = contextID
+	if ctx, ok := current.tcp(contextID); ok {
 		ctx.OnDownstreamClose(peerType)
 	}
 }
@@ -124,21 +138,16 @@ func ProxyOnDownstreamConnectionClose(contextID uint32, peerType types.PeerType)
 // ProxyOnUpstreamData implements proxy_on_upstream_data.
 func ProxyOnUpstreamData(contextID uint32, dataSize int, endOfStream bool) types.Action {
 	defer catch("proxy_on_upstream_data")
-	s := current
-	ctx, ok := s.tcpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.tcp(contextID); ok {
+		return ctx.OnUpstreamData(dataSize, endOfStream)
 	}
-	s.activeContextID = contextID
-	return ctx.OnUpstreamData(dataSize, endOfStream)
+	return types.ActionContinue
 }
 
 // ProxyOnUpstreamConnectionClose implements proxy_on_upstream_connection_close.
 func ProxyOnUpstreamConnectionClose(contextID uint32, peerType types.PeerType) {
 	defer catch("proxy_on_upstream_connection_close")
-	s := current
-	if ctx, ok := s.tcpContexts[contextID]; ok {
-		s.activeContextID = contextID
+	if ctx, ok := current.tcp(contextID); ok {
 		ctx.OnUpstreamClose(peerType)
 	}
 }
@@ -146,73 +155,55 @@ func ProxyOnUpstreamConnectionClose(contextID uint32, peerType types.PeerType) {
 // ProxyOnRequestHeaders implements proxy_on_request_headers.
 func ProxyOnRequestHeaders(contextID uint32, numHeaders int, endOfStream bool) types.Action {
 	defer catch("proxy_on_request_headers")
-	s := current
-	ctx, ok := s.httpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.http(contextID); ok {
+		return ctx.OnHttpRequestHeaders(numHeaders, endOfStream)
 	}
-	s.activeContextID = contextID
-	return ctx.OnHttpRequestHeaders(numHeaders, endOfStream)
+	return types.ActionContinue
 }
 
 // ProxyOnRequestBody implements proxy_on_request_body.
 func ProxyOnRequestBody(contextID uint32, bodySize int, endOfStream bool) types.Action {
 	defer catch("proxy_on_request_body")
-	s := current
-	ctx, ok := s.httpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.http(contextID); ok {
+		return ctx.OnHttpRequestBody(bodySize, endOfStream)
 	}
-	s.activeContextID = contextID
-	return ctx.OnHttpRequestBody(bodySize, endOfStream)
+	return types.ActionContinue
 }
 
 // ProxyOnRequestTrailers implements proxy_on_request_trailers.
 func ProxyOnRequestTrailers(contextID uint32, numTrailers int) types.Action {
 	defer catch("proxy_on_request_trailers")
-	s := current
-	ctx, ok := s.httpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.http(contextID); ok {
+		return ctx.OnHttpRequestTrailers(numTrailers)
 	}
-	s.activeContextID = contextID
-	return ctx.OnHttpRequestTrailers(numTrailers)
+	return types.ActionContinue
 }
 
 // ProxyOnResponseHeaders implements proxy_on_response_headers.
 func ProxyOnResponseHeaders(contextID uint32, numHeaders int, endOfStream bool) types.Action {
 	defer catch("proxy_on_response_headers")
-	s := current
-	ctx, ok := s.httpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.http(contextID); ok {
+		return ctx.OnHttpResponseHeaders(numHeaders, endOfStream)
 	}
-	s.activeContextID = contextID
-	return ctx.OnHttpResponseHeaders(numHeaders, endOfStream)
+	return types.ActionContinue
 }
 
 // ProxyOnResponseBody implements proxy_on_response_body.
 func ProxyOnResponseBody(contextID uint32, bodySize int, endOfStream bool) types.Action {
 	defer catch("proxy_on_response_body")
-	s := current
-	ctx, ok := s.httpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.http(contextID); ok {
+		return ctx.OnHttpResponseBody(bodySize, endOfStream)
 	}
-	s.activeContextID = contextID
-	return ctx.OnHttpResponseBody(bodySize, endOfStream)
+	return types.ActionContinue
 }
 
 // ProxyOnResponseTrailers implements proxy_on_response_trailers.
 func ProxyOnResponseTrailers(contextID uint32, numTrailers int) types.Action {
 	defer catch("proxy_on_response_trailers")
-	s := current
-	ctx, ok := s.httpContexts[contextID]
-	if !ok {
-		return types.ActionContinue
+	if ctx, ok := current.http(contextID); ok {
+		return ctx.OnHttpResponseTrailers(numTrailers)
 	}
-	s.activeContextID = contextID
-	return ctx.OnHttpResponseTrailers(numTrailers)
+	return types.ActionContinue
 }
 
 // ProxyOnHttpCallResponse implements proxy_on_http_call_response. The
@@ -310,12 +301,9 @@ func ProxyOnGrpcClose(pluginContextID, callID, statusCode uint32) {
 // ProxyOnLog implements proxy_on_log: the stream-done callback.
 func ProxyOnLog(contextID uint32) {
 	defer catch("proxy_on_log")
-	s := current
-	if ctx, ok := s.tcpContexts[contextID]; ok {
-		s.activeContextID = contextID
+	if ctx, ok := current.tcp(contextID); ok {
 		ctx.OnStreamDone()
-	} else if ctx, ok := s.httpContexts[contextID]; ok {
-		s.activeContextID = contextID
+	} else if ctx, ok := current.http(contextID); ok {
 		ctx.OnHttpStreamDone()
 	}
 }
@@ -323,9 +311,7 @@ func ProxyOnLog(contextID uint32) {
 // ProxyOnDone implements proxy_on_done. Only plugin contexts may answer false.
 func ProxyOnDone(contextID uint32) bool {
 	defer catch("proxy_on_done")
-	s := current
-	if root, ok := s.pluginContexts[contextID]; ok {
-		s.activeContextID = contextID
+	if root, ok := current.plugin(contextID); ok {
 		return root.context.OnPluginDone()
 	}
 	return true

@@ -58,22 +58,27 @@ func allocate(size uint32) *byte {
 	return &b[0]
 }
 
-// takeBytes returns the buffer the host just wrote at (retPtr, retSize). The
-// buffer must be the one our allocator handed out for this call; any other
-// answer (a foreign pointer, a size larger than what was allocated) is
-// malformed host data and yields ok=false instead of a memory fault.
-func takeBytes() (b []byte, ok bool) {
+// takeBytes finishes a host call that returns a buffer: given the call's
+// status it returns the buffer the host wrote at (retPtr, retSize) and
+// clears the out-variables either way. The buffer must be the one our
+// allocator handed out for this call; any other answer (a foreign pointer,
+// a size larger than what was allocated) is malformed host data and yields
+// StatusInternalFailure instead of a memory fault.
+func takeBytes(st Status) ([]byte, Status) {
 	p, n := retPtr, retSize
 	retPtr, retSize = nil, 0
 	a := lastAlloc
 	lastAlloc = nil
+	if st != StatusOK {
+		return nil, st
+	}
 	if n == 0 {
-		return nil, true
+		return nil, st
 	}
 	if p == nil || len(a) == 0 || p != &a[0] || int(n) > len(a) {
-		return nil, false
+		return nil, StatusInternalFailure
 	}
-	return a[:n:n], true
+	return a[:n:n], st
 }
 
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
@@ -126,16 +131,7 @@ func proxyGetBufferBytes(bt, start, maxSize uint32, retPtrPtr unsafe.Pointer, re
 
 // ProxyGetBufferBytes implements proxy_get_buffer_bytes.
 func ProxyGetBufferBytes(bt BufferType, start, maxSize int) ([]byte, Status) {
-	st := Status(proxyGetBufferBytes(uint32(bt), clampU32(start), clampU32(maxSize), unsafe.Pointer(&retPtr), &retSize))
-	if st != StatusOK {
-		retPtr, retSize, lastAlloc = nil, 0, nil
-		return nil, st
-	}
-	b, ok := takeBytes()
-	if !ok {
-		return nil, StatusInternalFailure
-	}
-	return b, st
+	return takeBytes(Status(proxyGetBufferBytes(uint32(bt), clampU32(start), clampU32(maxSize), unsafe.Pointer(&retPtr), &retSize)))
 }
 
 func clampU32(n int) uint32 {
@@ -181,16 +177,7 @@ func proxyGetHeaderMapPairs(mt uint32, retPtrPtr unsafe.Pointer, retSizePtr *uin
 
 // ProxyGetHeaderMapPairs implements proxy_get_header_map_pairs.
 func ProxyGetHeaderMapPairs(mt MapType) ([]byte, Status) {
-	st := Status(proxyGetHeaderMapPairs(uint32(mt), unsafe.Pointer(&retPtr), &retSize))
-	if st != StatusOK {
-		retPtr, retSize, lastAlloc = nil, 0, nil
-		return nil, st
-	}
-	b, ok := takeBytes()
-	if !ok {
-		return nil, StatusInternalFailure
-	}
-	return b, st
+	return takeBytes(Status(proxyGetHeaderMapPairs(uint32(mt), unsafe.Pointer(&retPtr), &retSize)))
 }
 
 //go:wasmimport env proxy_set_header_map_pairs
@@ -207,15 +194,7 @@ func proxyGetHeaderMapValue(mt uint32, key unsafe.Pointer, keySize uint32, retPt
 // ProxyGetHeaderMapValue implements proxy_get_header_map_value. The only
 // allocation is the value's bytes, made by the host through the allocator.
 func ProxyGetHeaderMapValue(mt MapType, key string) (string, Status) {
-	st := Status(proxyGetHeaderMapValue(uint32(mt), strPtr(key), uint32(len(key)), unsafe.Pointer(&retPtr), &retSize))
-	if st != StatusOK {
-		retPtr, retSize, lastAlloc = nil, 0, nil
-		return "", st
-	}
-	b, ok := takeBytes()
-	if !ok {
-		return "", StatusInternalFailure
-	}
+	b, st := takeBytes(Status(proxyGetHeaderMapValue(uint32(mt), strPtr(key), uint32(len(key)), unsafe.Pointer(&retPtr), &retSize)))
 	return bytesToString(b), st
 }
 
@@ -271,15 +250,8 @@ func proxyGetStatus(code *uint32, retPtrPtr unsafe.Pointer, retSizePtr *uint32) 
 func ProxyGetStatus() (code uint32, msg []byte, st Status) {
 	st = Status(proxyGetStatus(&retU32, unsafe.Pointer(&retPtr), &retSize))
 	code = retU32
-	if st != StatusOK {
-		retPtr, retSize, lastAlloc = nil, 0, nil
-		return code, nil, st
-	}
-	b, ok := takeBytes()
-	if !ok {
-		return code, nil, StatusInternalFailure
-	}
-	return code, b, st
+	msg, st = takeBytes(st)
+	return code, msg, st
 }
 
 //go:wasmimport env proxy_http_call
@@ -348,13 +320,9 @@ func ProxyGetSharedData(key string) ([]byte, uint32, Status) {
 	retU32 = 0
 	st := Status(proxyGetSharedData(strPtr(key), uint32(len(key)), unsafe.Pointer(&retPtr), &retSize, &retU32))
 	cas := retU32
+	b, st := takeBytes(st)
 	if st != StatusOK {
-		retPtr, retSize, lastAlloc = nil, 0, nil
 		return nil, 0, st
-	}
-	b, ok := takeBytes()
-	if !ok {
-		return nil, 0, StatusInternalFailure
 	}
 	return b, cas, st
 }
@@ -390,16 +358,7 @@ func proxyDequeueSharedQueue(id uint32, retPtrPtr unsafe.Pointer, retSizePtr *ui
 
 // ProxyDequeueSharedQueue implements proxy_dequeue_shared_queue.
 func ProxyDequeueSharedQueue(queueID uint32) ([]byte, Status) {
-	st := Status(proxyDequeueSharedQueue(queueID, unsafe.Pointer(&retPtr), &retSize))
-	if st != StatusOK {
-		retPtr, retSize, lastAlloc = nil, 0, nil
-		return nil, st
-	}
-	b, ok := takeBytes()
-	if !ok {
-		return nil, StatusInternalFailure
-	}
-	return b, st
+	return takeBytes(Status(proxyDequeueSharedQueue(queueID, unsafe.Pointer(&retPtr), &retSize)))
 }
 
 //go:wasmimport env proxy_define_metric
@@ -441,16 +400,7 @@ func proxyGetProperty(path unsafe.Pointer, pathSize uint32, retPtrPtr unsafe.Poi
 
 // ProxyGetProperty implements proxy_get_property.
 func ProxyGetProperty(path []byte) ([]byte, Status) {
-	st := Status(proxyGetProperty(bytesPtr(path), uint32(len(path)), unsafe.Pointer(&retPtr), &retSize))
-	if st != StatusOK {
-		retPtr, retSize, lastAlloc = nil, 0, nil
-		return nil, st
-	}
-	b, ok := takeBytes()
-	if !ok {
-		return nil, StatusInternalFailure
-	}
-	return b, st
+	return takeBytes(Status(proxyGetProperty(bytesPtr(path), uint32(len(path)), unsafe.Pointer(&retPtr), &retSize)))
 }
 
 //go:wasmimport env proxy_set_property
@@ -480,14 +430,5 @@ func proxyCallForeignFunction(name unsafe.Pointer, nameSize uint32, args unsafe.
 
 // ProxyCallForeignFunction implements proxy_call_foreign_function.
 func ProxyCallForeignFunction(name string, args []byte) ([]byte, Status) {
-	st := Status(proxyCallForeignFunction(strPtr(name), uint32(len(name)), bytesPtr(args), uint32(len(args)), unsafe.Pointer(&retPtr), &retSize))
-	if st != StatusOK {
-		retPtr, retSize, lastAlloc = nil, 0, nil
-		return nil, st
-	}
-	b, ok := takeBytes()
-	if !ok {
-		return nil, StatusInternalFailure
-	}
-	return b, st
+	return takeBytes(Status(proxyCallForeignFunction(strPtr(name), uint32(len(name)), bytesPtr(args), uint32(len(args)), unsafe.Pointer(&retPtr), &retSize)))
 }

@@ -407,25 +407,21 @@ func viewString(mod api.Module, ptr, size uint32) (string, bool) {
 // and size at ptrPtr and sizePtr. Empty data is written as (0, 0) without
 // calling the allocator.
 func (w *wasmVMContext) writeOut(ctx context.Context, mod api.Module, data []byte, ptrPtr, sizePtr uint32) internal.Status {
-	mem := mod.Memory()
 	if w.corrupt != nil {
 		data = w.corrupt(data)
 	}
+	mem := mod.Memory()
 	if len(data) == 0 {
 		if !mem.WriteUint32Le(ptrPtr, 0) || !mem.WriteUint32Le(sizePtr, 0) {
 			return internal.StatusInvalidMemoryAccess
 		}
 		return internal.StatusOK
 	}
-	w.allocStack[0] = uint64(len(data))
-	if err := w.malloc.CallWithStack(ctx, w.allocStack[:]); err != nil {
-		return internal.StatusInternalFailure
+	p, st := w.allocOut(ctx, mem, len(data), ptrPtr, sizePtr)
+	if st == internal.StatusOK && !mem.Write(p, data) {
+		st = internal.StatusInvalidMemoryAccess
 	}
-	p := uint32(w.allocStack[0])
-	if p == 0 || !mem.Write(p, data) || !mem.WriteUint32Le(ptrPtr, p) || !mem.WriteUint32Le(sizePtr, uint32(len(data))+w.shortBy) {
-		return internal.StatusInvalidMemoryAccess
-	}
-	return internal.StatusOK
+	return st
 }
 
 // writeOutString is writeOut for a string, without copying it on the host.
@@ -434,22 +430,36 @@ func (w *wasmVMContext) writeOutString(ctx context.Context, mod api.Module, s st
 		return w.writeOut(ctx, mod, []byte(s), ptrPtr, sizePtr)
 	}
 	mem := mod.Memory()
-	w.allocStack[0] = uint64(len(s))
+	p, st := w.allocOut(ctx, mem, len(s), ptrPtr, sizePtr)
+	if st == internal.StatusOK && !mem.WriteString(p, s) {
+		st = internal.StatusInvalidMemoryAccess
+	}
+	return st
+}
+
+// allocOut asks the guest's allocator for n bytes and stores the address
+// and size at ptrPtr and sizePtr; the caller writes the data at the
+// returned address.
+func (w *wasmVMContext) allocOut(ctx context.Context, mem api.Memory, n int, ptrPtr, sizePtr uint32) (uint32, internal.Status) {
+	w.allocStack[0] = uint64(n)
 	if err := w.malloc.CallWithStack(ctx, w.allocStack[:]); err != nil {
-		return internal.StatusInternalFailure
+		return 0, internal.StatusInternalFailure
 	}
 	p := uint32(w.allocStack[0])
-	if p == 0 || !mem.WriteString(p, s) || !mem.WriteUint32Le(ptrPtr, p) || !mem.WriteUint32Le(sizePtr, uint32(len(s))+w.shortBy) {
-		return internal.StatusInvalidMemoryAccess
+	if p == 0 || !mem.WriteUint32Le(ptrPtr, p) || !mem.WriteUint32Le(sizePtr, uint32(n)+w.shortBy) {
+		return 0, internal.StatusInvalidMemoryAccess
 	}
-	return internal.StatusOK
+	return p, internal.StatusOK
 }
 
 type hostFn struct {
 	name   string
 	params string // one letter per param: i = i32, I = i64
-	fn     func(ctx context.Context, w *wasmVMContext, h internal.Host, mod api.Module, s []uint64) internal.Status
+	fn     hostFnImpl
 }
+
+// hostFnImpl implements one host function: s holds its parameters.
+type hostFnImpl func(ctx context.Context, w *wasmVMContext, h internal.Host, mod api.Module, s []uint64) internal.Status
 
 func instantiateEnv(ctx context.Context, rt wazero.Runtime) error {
 	b := rt.NewHostModuleBuilder("env")

@@ -24,6 +24,30 @@ func outBytes(ctx hctx, w hvm, mod hmod, b []byte, st hst, ptrPtr, sizePtr uint6
 	return w.writeOut(ctx, mod, b, u32(ptrPtr), u32(sizePtr))
 }
 
+// outU32AndBytes writes a u32 result at u32Ptr and a buffer result, or
+// passes st through.
+func outU32AndBytes(ctx hctx, w hvm, mod hmod, st hst, v uint32, u32Ptr uint64, b []byte, ptrPtr, sizePtr uint64) hst {
+	if st != internal.StatusOK {
+		return st
+	}
+	if st := writeU32(mod, u32(u32Ptr), v); st != internal.StatusOK {
+		return st
+	}
+	return w.writeOut(ctx, mod, b, u32(ptrPtr), u32(sizePtr))
+}
+
+// mapKeyValue bridges a host function taking a map type, a key and a value.
+func mapKeyValue(call func(h hh, mt internal.MapType, key, value string) hst) hostFnImpl {
+	return func(_ hctx, _ hvm, h hh, m hmod, s []uint64) hst {
+		k, ok1 := viewString(m, u32(s[1]), u32(s[2]))
+		v, ok2 := viewString(m, u32(s[3]), u32(s[4]))
+		if !ok1 || !ok2 {
+			return errMem
+		}
+		return call(h, internal.MapType(s[0]), k, v)
+	}
+}
+
 // hostFns bridges every proxy-wasm host function of ABI v0.2.1 (module env)
 // to the emulator's internal.Host implementation.
 var hostFns = []hostFn{
@@ -86,22 +110,8 @@ var hostFns = []hostFn{
 		}
 		return w.writeOutString(ctx, m, v, u32(s[3]), u32(s[4]))
 	}},
-	{"proxy_add_header_map_value", "iiiii", func(_ hctx, _ hvm, h hh, m hmod, s []uint64) hst {
-		k, ok1 := viewString(m, u32(s[1]), u32(s[2]))
-		v, ok2 := viewString(m, u32(s[3]), u32(s[4]))
-		if !ok1 || !ok2 {
-			return errMem
-		}
-		return h.ProxyAddHeaderMapValue(internal.MapType(s[0]), k, v)
-	}},
-	{"proxy_replace_header_map_value", "iiiii", func(_ hctx, _ hvm, h hh, m hmod, s []uint64) hst {
-		k, ok1 := viewString(m, u32(s[1]), u32(s[2]))
-		v, ok2 := viewString(m, u32(s[3]), u32(s[4]))
-		if !ok1 || !ok2 {
-			return errMem
-		}
-		return h.ProxyReplaceHeaderMapValue(internal.MapType(s[0]), k, v)
-	}},
+	{"proxy_add_header_map_value", "iiiii", mapKeyValue(hh.ProxyAddHeaderMapValue)},
+	{"proxy_replace_header_map_value", "iiiii", mapKeyValue(hh.ProxyReplaceHeaderMapValue)},
 	{"proxy_remove_header_map_value", "iii", func(_ hctx, _ hvm, h hh, m hmod, s []uint64) hst {
 		k, ok := viewString(m, u32(s[1]), u32(s[2]))
 		if !ok {
@@ -126,13 +136,7 @@ var hostFns = []hostFn{
 	}},
 	{"proxy_get_status", "iii", func(ctx hctx, w hvm, h hh, m hmod, s []uint64) hst {
 		code, msg, st := h.ProxyGetStatus()
-		if st != internal.StatusOK {
-			return st
-		}
-		if st := writeU32(m, u32(s[0]), code); st != internal.StatusOK {
-			return st
-		}
-		return w.writeOut(ctx, m, msg, u32(s[1]), u32(s[2]))
+		return outU32AndBytes(ctx, w, m, st, code, s[0], msg, s[1], s[2])
 	}},
 	{"proxy_http_call", "iiiiiiiiii", func(_ hctx, _ hvm, h hh, m hmod, s []uint64) hst {
 		up, ok1 := viewString(m, u32(s[0]), u32(s[1]))
@@ -195,13 +199,7 @@ var hostFns = []hostFn{
 			return errMem
 		}
 		v, cas, st := h.ProxyGetSharedData(k)
-		if st != internal.StatusOK {
-			return st
-		}
-		if st := writeU32(m, u32(s[4]), cas); st != internal.StatusOK {
-			return st
-		}
-		return w.writeOut(ctx, m, v, u32(s[2]), u32(s[3]))
+		return outU32AndBytes(ctx, w, m, st, cas, s[4], v, s[2], s[3])
 	}},
 	{"proxy_register_shared_queue", "iii", func(_ hctx, _ hvm, h hh, m hmod, s []uint64) hst {
 		name, ok := viewString(m, u32(s[0]), u32(s[1]))

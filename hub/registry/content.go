@@ -69,13 +69,19 @@ func (r *Registry) Repositories(ctx context.Context, last string, fn func(repos 
 	if err != nil {
 		return err
 	}
+	return pagesAfter(all, last, 100, fn)
+}
+
+// pagesAfter calls fn with the names of sorted list all that come after
+// last, in pages of at most size.
+func pagesAfter(all []string, last string, size int, fn func([]string) error) error {
 	i := sort.SearchStrings(all, last)
 	if last != "" && i < len(all) && all[i] == last {
 		i++
 	}
 	all = all[i:]
 	for len(all) > 0 {
-		n := min(100, len(all))
+		n := min(size, len(all))
 		if err := fn(all[:n]); err != nil {
 			return err
 		}
@@ -124,19 +130,7 @@ func (rp *Repository) Tags(ctx context.Context, last string, fn func(tags []stri
 	if err != nil {
 		return err
 	}
-	i := sort.SearchStrings(all, last)
-	if last != "" && i < len(all) && all[i] == last {
-		i++
-	}
-	all = all[i:]
-	for len(all) > 0 {
-		n := min(1000, len(all))
-		if err := fn(all[:n]); err != nil {
-			return err
-		}
-		all = all[n:]
-	}
-	return nil
+	return pagesAfter(all, last, 1000, fn)
 }
 
 // Fetch opens the content (manifest or blob) that desc describes.

@@ -83,17 +83,26 @@ func (r *Registry) resolve(ctx context.Context, name, ref string) (manifestLink,
 
 var errBadReference = fmt.Errorf("invalid reference")
 
-func (r *Registry) serveManifest(ctx context.Context, w http.ResponseWriter, req *http.Request, rt route) {
+// resolveOrAnswer resolves rt's reference; when it cannot, it answers the
+// request (400 with badRef, 404 MANIFEST_UNKNOWN, or 500) and returns false.
+func (r *Registry) resolveOrAnswer(ctx context.Context, w http.ResponseWriter, rt route, badRef string) (manifestLink, bool) {
 	l, err := r.resolve(ctx, rt.name, rt.ref)
 	switch {
 	case err == errBadReference:
-		writeError(w, http.StatusBadRequest, codeDigestInvalid, "invalid tag or digest", rt.ref)
-		return
+		writeError(w, http.StatusBadRequest, codeDigestInvalid, badRef, rt.ref)
 	case isNotFound(err):
 		writeError(w, http.StatusNotFound, codeManifestUnknown, "manifest unknown", rt.ref)
-		return
 	case err != nil:
 		r.internalError(w, "resolve manifest", err)
+	default:
+		return l, true
+	}
+	return l, false
+}
+
+func (r *Registry) serveManifest(ctx context.Context, w http.ResponseWriter, req *http.Request, rt route) {
+	l, ok := r.resolveOrAnswer(ctx, w, rt, "invalid tag or digest")
+	if !ok {
 		return
 	}
 	h := w.Header()
@@ -312,16 +321,8 @@ func (r *Registry) deleteManifest(ctx context.Context, w http.ResponseWriter, rt
 		r.deleteTag(ctx, w, rt)
 		return
 	}
-	l, err := r.resolve(ctx, rt.name, rt.ref)
-	switch {
-	case err == errBadReference:
-		writeError(w, http.StatusBadRequest, codeDigestInvalid, "invalid digest", rt.ref)
-		return
-	case isNotFound(err):
-		writeError(w, http.StatusNotFound, codeManifestUnknown, "manifest unknown", rt.ref)
-		return
-	case err != nil:
-		r.internalError(w, "resolve manifest", err)
+	l, ok := r.resolveOrAnswer(ctx, w, rt, "invalid digest")
+	if !ok {
 		return
 	}
 	removed, err := r.removeManifest(ctx, rt.name, l)

@@ -302,6 +302,15 @@ func (u *UI) internal(c *gin.Context, err error) {
 	u.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The hub could not complete this request; its log has details.")
 }
 
+// registryHost is the host users pull from: Config.RegistryHost, else the
+// request's Host.
+func (u *UI) registryHost(c *gin.Context) string {
+	if u.cfg.RegistryHost != "" {
+		return u.cfg.RegistryHost
+	}
+	return c.Request.Host
+}
+
 func (u *UI) viewer(ctx context.Context, c *gin.Context) ([]string, error) {
 	return u.cfg.Auth.VisibleNamespaces(ctx, user(c))
 }
@@ -411,10 +420,7 @@ func (u *UI) filter(c *gin.Context) {
 		u.internal(c, err)
 		return
 	}
-	host := u.cfg.RegistryHost
-	if host == "" {
-		host = c.Request.Host
-	}
+	host := u.registryHost(c)
 	fd := filterData{F: d, README: renderMarkdown(d.README), Fields: schemaFields(d.Schema), Tag: d.LatestTag, Host: host,
 		Owner: user(c) != "" && u.cfg.Auth.Owns(ctx, user(c), d.Namespace)}
 	fd.Snippets = snippets(host, d.Repository, d.Name, d.LatestTag, d.Digest, d.Schema)
@@ -577,10 +583,7 @@ func (u *UI) showTokens(c *gin.Context, status int, secret, flash, errMsg string
 		u.internal(c, err)
 		return
 	}
-	host := u.cfg.RegistryHost
-	if host == "" {
-		host = c.Request.Host
-	}
+	host := u.registryHost(c)
 	// A page that shows a secret must never be cached or stored.
 	c.Header("Cache-Control", "no-store")
 	u.render(c, status, "tokens", page{Title: "Access tokens", Flash: flash, Error: errMsg,

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -286,6 +287,36 @@ func TestAccessControl(t *testing.T) {
 		}
 		if _, err := repoAs(t, host, "alice/pub", "").Resolve(ctx, "v1"); err != nil {
 			t.Fatalf("anonymous oras-go resolve: %v", err)
+		}
+	})
+
+	t.Run("pulls counted", func(t *testing.T) {
+		pulls := func() int64 {
+			t.Helper()
+			d, err := s.Index.Get(ctx, "alice/pub", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.Pulls
+		}
+		before := pulls()
+		accept := map[string]string{"Accept": ocispec.MediaTypeImageManifest}
+		for _, r := range []struct {
+			method, ref string
+			status      int
+		}{{"GET", "v1", 200}, {"GET", "v1", 200}, {"HEAD", "v1", 200}, {"GET", "no-such-tag", 404}} {
+			if resp, _ := get(t, r.method, base+"/v2/alice/pub/manifests/"+r.ref, nil, accept); resp.StatusCode != r.status {
+				t.Fatalf("%s manifest %s = %d, want %d", r.method, r.ref, resp.StatusCode, r.status)
+			}
+		}
+		// Counting is off the request path: wait for it.
+		deadline := time.Now().Add(5 * time.Second)
+		for pulls() < before+2 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // a wrongly counted HEAD or 404 would land by now
+		if got := pulls(); got != before+2 {
+			t.Fatalf("pulls = %d after two manifest downloads (one HEAD, one 404 not counted), want %d", got, before+2)
 		}
 	})
 

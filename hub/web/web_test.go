@@ -229,8 +229,15 @@ func TestPagesRender(t *testing.T) {
 		if strings.Contains(h.Get("Content-Type"), "html") && (strings.Contains(body, "<script>") || strings.Contains(body, " style=")) {
 			t.Errorf("GET %s: inline script or style in the page", tt.path)
 		}
+		if m := externalAsset.FindString(body); m != "" {
+			t.Errorf("GET %s: asset from another site (all must be embedded): %s", tt.path, m)
+		}
 	}
 }
+
+// externalAsset matches a script, stylesheet or icon loaded from another
+// origin (README images may link out; the site's own assets may not).
+var externalAsset = regexp.MustCompile(`<(script|link)[^>]+(src|href)="(https?:)?//[^"]*"`)
 
 func TestHead(t *testing.T) {
 	e := newEnv(t)

@@ -355,7 +355,7 @@ func (u *UI) list(c *gin.Context, q index.Query, tmpl, heading, base string) {
 	}
 	q.Viewer = viewer
 	if q.PerPage == 0 {
-		q.PerPage = 20
+		q.PerPage = defaultPerPage
 	}
 	res, err := u.cfg.Index.Search(ctx, q)
 	if err != nil {
@@ -669,6 +669,9 @@ func plural(n int, unit string) string {
 
 // pageURL builds a listing URL on base keeping the query, category and
 // sort, with page set (and key=value overriding one parameter).
+// defaultPerPage is the number of results on a page of the UI.
+const defaultPerPage = 20
+
 func pageURL(base string, q index.Query, page int, kv ...string) string {
 	v := url.Values{}
 	if q.Text != "" {
@@ -682,6 +685,9 @@ func pageURL(base string, q index.Query, page int, kv ...string) string {
 	}
 	if page > 1 {
 		v.Set("page", strconv.Itoa(page))
+	}
+	if q.PerPage != 0 && q.PerPage != defaultPerPage {
+		v.Set("per_page", strconv.Itoa(q.PerPage))
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] == "" {

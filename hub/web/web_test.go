@@ -187,6 +187,8 @@ func TestPagesRender(t *testing.T) {
 		{"/?category=headers", 200, []string{"add-header", "1 filter"}},
 		{"/?sort=popular&page=1", 200, []string{"Most pulled</option>"}},
 		{"/?page=abc", 400, []string{"page must be a positive integer"}},
+		{"/?sort=name&per_page=1", 200, []string{"Page 1 of 2", `rel="next" href="/?page=2&amp;per_page=1&amp;sort=name"`, "acme/</span>rate-limit"}},
+		{"/?sort=name&per_page=1&page=2", 200, []string{"Page 2 of 2", `rel="prev" href="/?per_page=1&amp;sort=name"`, "bob/</span>add-header"}},
 		{"/filters/acme/rate-limit", 200, []string{
 			`<h2 id="readme-rate-limit">Rate limit</h2>`, "<strong>requests</strong>", "<table>",
 			"Token-bucket rate limiting per client", "Apache-2.0",

@@ -122,6 +122,9 @@ func parseConfig(data []byte) (*config, error) {
 				return nil, &mixer.ValidationError{Field: field + ".label_names[" + strconv.Itoa(j) + "]",
 					Reason: "label " + l + " is not an Istio standard label: add dimensions." + l}
 			}
+			if err := src.Check(field + ".dimensions." + l); err != nil {
+				return nil, err
+			}
 			m.labels = append(m.labels, src)
 		}
 	}

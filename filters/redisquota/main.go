@@ -71,6 +71,7 @@ func parseConfig(data []byte) (*config, error) {
 		if err := a.Check("dimensions." + name); err != nil {
 			return nil, err
 		}
+		c.Dimensions[name] = a // keep the resolver Check looked up
 		c.dimNames = append(c.dimNames, name)
 	}
 	sort.Strings(c.dimNames)

@@ -114,6 +114,9 @@ type Attr struct {
 	Type string `json:"type,omitempty"`
 	// Unit converts a duration to a number: "ns", "us", "ms" or "s".
 	Unit string `json:"unit,omitempty"`
+
+	// res is Attribute's resolver, looked up once by Check.
+	res resolver
 }
 
 // IsZero reports whether no source at all is configured.
@@ -149,9 +152,11 @@ func (a *Attr) Check(field string) error {
 		return &ValidationError{Field: field + ".unit", Reason: fmt.Sprintf("unknown unit %q (use ns, us, ms or s)", a.Unit)}
 	}
 	if a.Attribute != "" {
-		if _, err := lookupAttribute(a.Attribute); err != nil {
+		r, err := lookupAttribute(a.Attribute)
+		if err != nil {
 			return &ValidationError{Field: field + ".attribute", Reason: err.Error()}
 		}
+		a.res = r
 	}
 	for i := range a.FirstOf {
 		if err := a.FirstOf[i].Check(fmt.Sprintf("%s.first_of[%d]", field, i)); err != nil {
@@ -229,9 +234,12 @@ func (a *Attr) resolve(src Source) (Value, bool) {
 	case a.Literal != nil:
 		return literal(a.Literal)
 	case a.Attribute != "":
-		r, err := lookupAttribute(a.Attribute)
-		if err != nil {
-			return Value{}, false
+		r := a.res
+		if r == nil {
+			var err error
+			if r, err = lookupAttribute(a.Attribute); err != nil {
+				return Value{}, false
+			}
 		}
 		return r(src)
 	case a.Property != nil:
@@ -410,9 +418,15 @@ func respHeader(name string) resolver {
 }
 
 func nodeMeta(key string) resolver {
+	path := nodePath(key)
 	return func(src Source) (Value, bool) {
-		v, ok := NodeMetadata(src, key)
-		return StringValue(v), ok
+		if b, ok := src.Property(path...); ok {
+			return StringValue(string(b)), true
+		}
+		if b, ok := src.Property(path[1:]...); ok {
+			return StringValue(string(b)), true
+		}
+		return Value{}, false
 	}
 }
 

@@ -254,7 +254,7 @@ func fuzzCall(t *testing.T, p *Plugin, e envFunc, onStream bool, allocRet uint32
 	if fe == nil {
 		t.Fatalf("guest lacks call_%s", e.name)
 	}
-	f := &fn{f: fe, arity: e.params, stack: make([]uint64, max(e.params, 1))}
+	f := &fn{f: fe, arity: e.params, results: len(fe.Definition().ResultTypes()), stack: make([]uint64, max(e.params, 1))}
 	rec := in.root
 	if s != nil {
 		rec = s.rec

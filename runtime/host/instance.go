@@ -19,7 +19,10 @@ type instKey struct{}
 type fn struct {
 	f     api.Function
 	arity int
-	stack []uint64
+	// results is the export's result count, read once: Definition() is
+	// not free on the per-request path.
+	results int
+	stack   []uint64
 }
 
 func (f *fn) ok() bool { return f != nil && f.f != nil }
@@ -147,8 +150,8 @@ func (in *instance) lookup() {
 			return nil
 		}
 		n := len(f.Definition().ParamTypes())
-		sz := max(n, len(f.Definition().ResultTypes()))
-		return &fn{f: f, arity: n, stack: make([]uint64, max(sz, 1))}
+		nr := len(f.Definition().ResultTypes())
+		return &fn{f: f, arity: n, results: nr, stack: make([]uint64, max(n, nr, 1))}
 	}
 	f := &in.f
 	f.alloc = get("proxy_on_memory_allocate")
@@ -256,7 +259,13 @@ func (in *instance) start() error {
 }
 
 func (in *instance) newContext(root bool) *ctxRec {
-	c := &ctxRec{id: in.nextID, root: root}
+	return in.initContext(&ctxRec{}, root)
+}
+
+// initContext registers c (possibly embedded in a stream, which saves an
+// allocation per stream) as a new context.
+func (in *instance) initContext(c *ctxRec, root bool) *ctxRec {
+	*c = ctxRec{id: in.nextID, root: root}
 	in.nextID++
 	in.contexts[c.id] = c
 	return c
@@ -316,7 +325,7 @@ func (in *instance) call(f *fn, c *ctxRec, args ...uint64) (uint64, error) {
 		in.kill(err)
 		return 0, in.deadErr()
 	}
-	if len(f.f.Definition().ResultTypes()) == 0 {
+	if f.results == 0 {
 		return 0, nil
 	}
 	return st[0], nil

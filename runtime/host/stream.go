@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -247,6 +249,7 @@ func (s *streamBase) finish() {
 // VM, which the host serializes.
 type HTTPStream struct {
 	streamBase
+	recStore                  ctxRec
 	reqHeaders, reqTrailers   Pairs
 	respHeaders, respTrailers Pairs
 	reqBody, respBody         []byte
@@ -264,7 +267,7 @@ func (p *Plugin) NewHTTPStream(info *StreamInfo) (*HTTPStream, error) {
 	in := s.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	s.rec = in.newContext(false)
+	s.rec = in.initContext(&s.recStore, false)
 	s.rec.http = s
 	if _, err := in.call(in.f.contextCreate, s.rec, uint64(s.rec.id), uint64(in.root.id)); err != nil {
 		s.failResult(err, false)
@@ -328,7 +331,9 @@ func (s *HTTPStream) OnResponseHeaders(h Pairs, endOfStream bool) Result {
 	defer s.unlock()
 	s.respHeaders = h
 	if st, ok := h.Get(":status"); ok {
-		fmt.Sscan(st, &s.info.ResponseCode)
+		if code, err := strconv.Atoi(strings.TrimSpace(st)); err == nil {
+			s.info.ResponseCode = code
+		}
 	}
 	return s.invoke(s.in.f.respHeaders, false, uint64(s.rec.id), uint64(len(h)), b2u(endOfStream))
 }

@@ -99,7 +99,8 @@ func requestPairs(r *http.Request) host.Pairs {
 	if path == "" || !strings.HasPrefix(path, "/") {
 		path = r.URL.RequestURI()
 	}
-	p := make(host.Pairs, 0, 4+len(r.Header))
+	// Room for a few headers a filter adds, without growing.
+	p := make(host.Pairs, 0, 4+len(r.Header)+4)
 	p = append(p, [2]string{":authority", r.Host}, [2]string{":path", path}, [2]string{":method", r.Method}, [2]string{":scheme", scheme})
 	for k, vs := range r.Header {
 		lk := strings.ToLower(k)
@@ -168,11 +169,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var upHeaders, upTrailers host.Pairs
 	var upBody bytes.Buffer
 	tooBig := false
-	reqStages := make([]*stage, len(streams))
+	// Both directions' stages in one allocation.
+	allStages := make([]stage, 2*len(streams))
+	reqStages, respStages := allStages[:len(streams)], allStages[len(streams):]
 	for i, s := range streams {
-		reqStages[i] = &stage{}
 		if s != nil {
 			reqStages[i].o = reqOps{s}
+			respStages[len(streams)-1-i].o = respOps{s}
 		}
 	}
 	reqPipe := &pipeline{stages: reqStages, sink: func(ev event) *terminal {
@@ -190,9 +193,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	}}
-	waitCtx, cancel := context.WithTimeout(ctx, h.opt.PauseTimeout)
-	defer cancel()
-	if t := h.runRequest(waitCtx, r, reqPipe, update); t != nil {
+	wctx := &waitCtx{parent: ctx, timeout: h.opt.PauseTimeout}
+	defer wctx.stop()
+	if t := h.runRequest(wctx, r, reqPipe, update); t != nil {
 		h.endEarly(w, t, false, update)
 		return
 	}
@@ -207,14 +210,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// ---- response direction (reverse order) ----
 	rw := &respWriter{w: w, h: h, header: http.Header{}}
-	respStages := make([]*stage, len(streams))
-	for i, s := range streams {
-		st := &stage{}
-		if s != nil {
-			st.o = respOps{s}
-		}
-		respStages[len(streams)-1-i] = st
-	}
 	rw.pipe = &pipeline{stages: respStages, sink: rw.sink}
 	func() {
 		defer func() {
@@ -233,13 +228,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if rw.term == nil {
 			if trl := rw.trailers(); len(trl) > 0 {
-				rw.term = rw.pipe.push(0, event{kind: evTrailers, h: trl, eos: true})
+				rw.term = rw.flushPending()
+				if rw.term == nil {
+					rw.term = rw.pipe.push(0, event{kind: evTrailers, h: trl, eos: true})
+				}
 			} else {
-				rw.term = rw.pipe.push(0, event{kind: evData, eos: true})
+				// The last chunk written (if any) carries end_of_stream, as
+				// Envoy's last data frame does: one body callback, not two.
+				rw.term = rw.pipe.push(0, event{kind: evData, data: rw.pending, eos: true})
+				rw.pending, rw.hasPending = nil, false
 			}
 		}
 		if rw.term == nil {
-			rw.term = rw.pipe.finish(waitCtx)
+			rw.term = rw.pipe.finish(wctx)
 		}
 	}
 	if rw.term != nil {
@@ -249,7 +250,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	update(func(i *host.StreamInfo) { i.ResponseSize = rw.bytes; i.EndTime = time.Now() })
 }
 
-func (h *Handler) runRequest(ctx context.Context, r *http.Request, p *pipeline, update func(func(*host.StreamInfo))) *terminal {
+func (h *Handler) runRequest(ctx *waitCtx, r *http.Request, p *pipeline, update func(func(*host.StreamInfo))) *terminal {
 	hasBody := r.Body != nil && r.Body != http.NoBody && (r.ContentLength != 0 || len(r.TransferEncoding) > 0)
 	if r.ContentLength == 0 && r.Body != nil && r.Body != http.NoBody && len(r.TransferEncoding) == 0 && r.ProtoMajor >= 2 {
 		hasBody = true // HTTP/2 without content-length
@@ -295,10 +296,19 @@ func (h *Handler) runRequest(ctx context.Context, r *http.Request, p *pipeline, 
 	return p.finish(ctx)
 }
 
-// buildUpstream turns the filtered request back into an *http.Request.
+// buildUpstream turns the filtered request back into an *http.Request. It
+// copies r shallowly (next, typically httputil.ReverseProxy, clones it
+// again): the header map is rebuilt from hdr anyway.
 func buildUpstream(r *http.Request, hdr host.Pairs, body []byte, trl host.Pairs) (*http.Request, error) {
-	out := r.Clone(r.Context())
-	out.Header = http.Header{}
+	out := new(http.Request)
+	*out = *r
+	if r.URL != nil {
+		u := *r.URL
+		out.URL = &u
+	}
+	out.Header = make(http.Header, len(hdr))
+	// One backing array for every header value; a repeated key appends.
+	vals := make([]string, 0, len(hdr))
 	for _, kv := range hdr {
 		switch kv[0] {
 		case ":method":
@@ -306,6 +316,9 @@ func buildUpstream(r *http.Request, hdr host.Pairs, body []byte, trl host.Pairs)
 		case ":authority":
 			out.Host = kv[1]
 		case ":path":
+			if kv[1] == r.RequestURI && r.RequestURI != "" {
+				break // unchanged: the copied URL is already right
+			}
 			u, err := url.ParseRequestURI(kv[1])
 			if err != nil {
 				return nil, fmt.Errorf("a filter set an invalid :path %q: %v", kv[1], err)
@@ -318,16 +331,24 @@ func buildUpstream(r *http.Request, hdr host.Pairs, body []byte, trl host.Pairs)
 		case "content-length", "transfer-encoding":
 		default:
 			if !strings.HasPrefix(kv[0], ":") {
-				out.Header.Add(kv[0], kv[1])
+				k := http.CanonicalHeaderKey(kv[0])
+				if prev, ok := out.Header[k]; ok {
+					out.Header[k] = append(prev, kv[1])
+				} else {
+					vals = append(vals, kv[1])
+					out.Header[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+				}
 			}
 		}
 	}
-	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.ContentLength = int64(len(body))
 	if len(body) == 0 {
 		out.Body = http.NoBody
+		out.GetBody = noBody
+	} else {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	out.TransferEncoding = nil
 	out.Trailer = nil
 	if len(trl) > 0 {
@@ -338,6 +359,8 @@ func buildUpstream(r *http.Request, hdr host.Pairs, body []byte, trl host.Pairs)
 	}
 	return out, nil
 }
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
 
 // endEarly writes a local reply (if nothing was sent yet) or aborts.
 func (h *Handler) endEarly(w http.ResponseWriter, t *terminal, sent bool, update func(func(*host.StreamInfo))) {
@@ -394,6 +417,12 @@ type respWriter struct {
 	announced   []string
 	term        *terminal
 	bytes       int64
+	// pending is the last chunk next wrote, not pushed yet: it goes
+	// through the filters on the next Write or Flush (end_of_stream
+	// false) or when next returns (end_of_stream true). buf backs it.
+	pending    []byte
+	hasPending bool
+	buf        []byte
 }
 
 func (rw *respWriter) Header() http.Header { return rw.header }
@@ -406,7 +435,9 @@ func (rw *respWriter) WriteHeader(code int) {
 		return
 	}
 	rw.headersSeen = true
-	p := host.Pairs{{":status", strconv.Itoa(code)}}
+	// Room for a few headers a filter adds, without growing.
+	p := make(host.Pairs, 1, 1+len(rw.header)+4)
+	p[0] = [2]string{":status", strconv.Itoa(code)}
 	for k, vs := range rw.header {
 		if k == "Trailer" {
 			for _, v := range vs {
@@ -436,16 +467,34 @@ func (rw *respWriter) Write(b []byte) (int, error) {
 	if rw.term != nil {
 		return 0, errAborted
 	}
-	rw.term = rw.pipe.push(0, event{kind: evData, data: append([]byte(nil), b...)})
-	if rw.term != nil {
+	if rw.term = rw.flushPending(); rw.term != nil {
 		return 0, errAborted
 	}
+	// The filters and the client writer consume a pushed chunk before
+	// push returns (a filter's host buffer copies it), so one buffer
+	// serves every chunk of the response.
+	rw.buf = append(rw.buf[:0], b...)
+	rw.pending, rw.hasPending = rw.buf, true
 	return len(b), nil
 }
 
-// Flush forwards to the client's writer when headers were sent.
+// flushPending pushes the held chunk, with end_of_stream false.
+func (rw *respWriter) flushPending() *terminal {
+	if !rw.hasPending {
+		return nil
+	}
+	d := rw.pending
+	rw.pending, rw.hasPending = nil, false
+	return rw.pipe.push(0, event{kind: evData, data: d})
+}
+
+// Flush pushes the held chunk through the filters and forwards to the
+// client's writer when headers were sent.
 func (rw *respWriter) Flush() {
-	if rw.sent {
+	if rw.term == nil {
+		rw.term = rw.flushPending()
+	}
+	if rw.sent && rw.term == nil {
 		if f, ok := rw.w.(http.Flusher); ok {
 			f.Flush()
 		}

@@ -2,6 +2,7 @@ package httpfilter
 
 import (
 	"context"
+	"time"
 
 	"github.com/wasmctl/wasmctl/runtime/host"
 )
@@ -91,6 +92,10 @@ type stage struct {
 	sawEOS       bool
 	headersEOS   bool
 	ended        bool
+
+	// scratch backs push's result, reused from event to event: the
+	// pipeline consumes it before pushing into this stage again.
+	scratch [2]event
 }
 
 func (st *stage) needsWait() bool {
@@ -98,10 +103,10 @@ func (st *stage) needsWait() bool {
 }
 
 func (st *stage) push(ev event) ([]event, *terminal) {
+	out := st.scratch[:0]
 	if st.o == nil {
-		return []event{ev}, nil
+		return append(out, ev), nil
 	}
-	var out []event
 	if st.held || st.dataHeld || st.trailersHeld {
 		if r, ok := st.o.poll(); ok {
 			if t := terminalOf(r); t != nil {
@@ -227,13 +232,13 @@ func (st *stage) resume() ([]event, *terminal) {
 	return out, nil
 }
 
-func (st *stage) finish(ctx context.Context) ([]event, *terminal) {
+func (st *stage) finish(ctx *waitCtx) ([]event, *terminal) {
 	if st.o == nil {
 		return nil, nil
 	}
 	var out []event
 	for st.needsWait() {
-		r := st.o.wait(ctx)
+		r := st.o.wait(ctx.get())
 		if t := terminalOf(r); t != nil {
 			return nil, t
 		}
@@ -248,7 +253,7 @@ func (st *stage) finish(ctx context.Context) ([]event, *terminal) {
 
 // pipeline pushes events through stages into a sink.
 type pipeline struct {
-	stages []*stage
+	stages []stage
 	sink   func(ev event) *terminal
 }
 
@@ -270,9 +275,9 @@ func (p *pipeline) push(i int, ev event) *terminal {
 
 // finish waits, stage by stage, for filters that still hold data after the
 // end of input.
-func (p *pipeline) finish(ctx context.Context) *terminal {
-	for i, st := range p.stages {
-		out, t := st.finish(ctx)
+func (p *pipeline) finish(ctx *waitCtx) *terminal {
+	for i := range p.stages {
+		out, t := p.stages[i].finish(ctx)
 		if t != nil {
 			return t
 		}
@@ -283,4 +288,27 @@ func (p *pipeline) finish(ctx context.Context) *terminal {
 		}
 	}
 	return nil
+}
+
+// waitCtx is the context paused streams wait under, bounded by
+// Options.PauseTimeout. It is made on first use: most requests never wait,
+// and a timer per request is measurable on the filter path.
+type waitCtx struct {
+	parent  context.Context
+	timeout time.Duration
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+func (w *waitCtx) get() context.Context {
+	if w.ctx == nil {
+		w.ctx, w.cancel = context.WithTimeout(w.parent, w.timeout)
+	}
+	return w.ctx
+}
+
+func (w *waitCtx) stop() {
+	if w.cancel != nil {
+		w.cancel()
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/crypto/bcrypt"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
@@ -27,6 +25,7 @@ import (
 	"github.com/wasmctl/wasmctl/hub"
 	"github.com/wasmctl/wasmctl/hub/auth"
 	"github.com/wasmctl/wasmctl/hub/db/dbtest"
+	"github.com/wasmctl/wasmctl/hub/hubtest"
 	"github.com/wasmctl/wasmctl/hub/index/indextest"
 )
 
@@ -34,31 +33,13 @@ import (
 // "<name>-password") until the test ends.
 func startHub(t testing.TB, cfg hub.Config) (*hub.Server, string) {
 	t.Helper()
-	if cfg.Data == "" {
-		cfg.Data = t.TempDir()
-	}
-	s, err := hub.New(context.Background(), cfg, hub.Options{BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, host := hubtest.Serve(t, cfg)
 	for _, u := range []string{"alice", "bob"} {
 		if _, err := s.Auth.CreateUser(context.Background(), u, u+"-password", auth.UserOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	return s, ln.Addr().String()
+	return s, host
 }
 
 // repoAs returns an oras-go client for host/repo logged in as user ("" for

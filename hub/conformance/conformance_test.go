@@ -1,10 +1,7 @@
 package conformance
 
 import (
-	"context"
 	"encoding/xml"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,10 +10,9 @@ import (
 	"sync"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/wasmctl/wasmctl/hub"
 	"github.com/wasmctl/wasmctl/hub/auth"
+	"github.com/wasmctl/wasmctl/hub/hubtest"
 )
 
 var (
@@ -51,29 +47,6 @@ func suite(t *testing.T) string {
 		t.Fatalf("building the OCI conformance suite (go install %s@%s) failed: %v\n%s\nIt needs the Go module proxy or a module cache holding it.", SuiteModule, SuiteVersion, suiteErr, suitePath)
 	}
 	return suitePath
-}
-
-// startHub serves a hub on 127.0.0.1 for the duration of the test.
-func startHub(t *testing.T, cfg hub.Config) (*hub.Server, string) {
-	t.Helper()
-	cfg.Data = t.TempDir()
-	s, err := hub.New(t.Context(), cfg, hub.Options{BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	return s, ln.Addr().String()
 }
 
 // Result is what the suite reports.
@@ -157,7 +130,7 @@ func tail(s string, lines int) string {
 // switched off, configured with the suite's current variables.
 func TestConformanceNoAuth(t *testing.T) {
 	off := false
-	_, addr := startHub(t, hub.Config{Auth: hub.AuthConfig{Enabled: &off}})
+	_, addr := hubtest.Serve(t, hub.Config{Auth: hub.AuthConfig{Enabled: &off}})
 	r := run(t, append([]string{
 		"OCI_REGISTRY=" + addr, "OCI_TLS=disabled",
 		"OCI_REPO1=conformance/repo1", "OCI_REPO2=conformance/repo2",
@@ -170,7 +143,7 @@ func TestConformanceNoAuth(t *testing.T) {
 // classic suite (OCI_ROOT_URL, OCI_NAMESPACE, OCI_TEST_*), the user's
 // password in one run and a personal access token in the other.
 func TestConformanceAuth(t *testing.T) {
-	s, addr := startHub(t, hub.Config{})
+	s, addr := hubtest.Serve(t, hub.Config{})
 	ctx := t.Context()
 	if _, err := s.Auth.CreateUser(ctx, "conformance", "conformance-password", auth.UserOptions{}); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sync"
 	"testing"
@@ -92,6 +93,29 @@ func TestExamplesLayout(t *testing.T) {
 		}
 		if link := "](" + filepath.ToSlash(dir) + ")"; !bytes.Contains(index, []byte(link)) {
 			t.Errorf("README.md does not link %s", dir)
+		}
+		checkRunsTwice(t, dir)
+	}
+}
+
+// checkRunsTwice checks that every test of an example runs natively and
+// against the compiled module: each top-level test body is one vmTest call,
+// and vmTest runs a "go" and a "wasm" subtest, the latter on the module
+// wasmbuild compiles from the example.
+func checkRunsTwice(t *testing.T, dir string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(dir, "main_test.go"))
+	if err != nil {
+		return // reported above
+	}
+	tests := regexp.MustCompile(`(?m)^func Test\w+\(t \*testing\.T\) \{\n\tvmTest\(t, `).FindAll(src, -1)
+	all := regexp.MustCompile(`(?m)^func Test`).FindAll(src, -1)
+	if len(all) == 0 || len(tests) != len(all) {
+		t.Errorf("%s/main_test.go: %d of %d tests start with vmTest(t, ...); every test must run natively and compiled", dir, len(tests), len(all))
+	}
+	for _, want := range []string{`t.Run("go", `, `t.Run("wasm", `, `proxytest.NewWasmVMContext(wasmbuild.ForTest(t, "."))`} {
+		if !bytes.Contains(src, []byte(want)) {
+			t.Errorf("%s/main_test.go: vmTest lacks %s", dir, want)
 		}
 	}
 }

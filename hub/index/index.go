@@ -260,7 +260,18 @@ CREATE INDEX index_filters_search ON index_filters USING GIN (search);` + versio
 ALTER TABLE index_filters ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
 ALTER TABLE index_versions ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
 `,
+}, {
+	// reader: the readerVersion that indexed a version row; Reindex reads
+	// older rows again (rows from before this step count as 0).
+	Version: 3,
+	SQL:     `ALTER TABLE index_versions ADD COLUMN reader INTEGER NOT NULL DEFAULT 0;`,
 }}
+
+// readerVersion numbers what ReadImage extracts from a manifest. Raise it
+// when it starts recording something new, so that `wasmctl hub reindex`
+// reads existing versions again instead of skipping them as unchanged.
+// 1: keywords.
+const readerVersion = 1
 
 func (ix *Index) pg() bool { return ix.db.Dialect == db.Postgres }
 

@@ -291,6 +291,25 @@ func TestReindexRebuildsFromStorage(t *testing.T) {
 			t.Fatalf("pulls after reindex = %d, want 1", f.Pulls)
 		}
 
+		// A version indexed by an older reader (here: before keywords) is
+		// read again, keeping its push date and the pull counts.
+		before, _ := live.Get(ctx, "acme/rate-limit", nil)
+		for _, q := range []string{`UPDATE index_versions SET reader = 0, keywords = '' WHERE repository = 'acme/rate-limit' AND tag = 'v1.1.0'`,
+			`UPDATE index_filters SET keywords = '' WHERE repository = 'acme/rate-limit'`} {
+			if _, err := d.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err = live.Reindex(ctx, src, nil)
+		if err != nil || st.Unchanged != 3 || st.Indexed != 1 || st.Removed != 0 {
+			t.Fatalf("Reindex after a reader upgrade = %+v, %v", st, err)
+		}
+		after, _ := live.Get(ctx, "acme/rate-limit", nil)
+		if !reflect.DeepEqual(after.Keywords, []string{"throttle", "token-bucket"}) || !after.Updated.Equal(before.Updated) ||
+			!after.Versions[0].Pushed.Equal(before.Versions[0].Pushed) || after.Pulls != before.Pulls {
+			t.Fatalf("re-read version: before %+v\nafter %+v", before.Filter, after.Filter)
+		}
+
 		// A tag deleted behind the index's back is dropped by reindex.
 		jwt := indextest.Repository(t, reg.Host, "acme/jwt-auth")
 		desc, err := jwt.Resolve(ctx, "1.0")

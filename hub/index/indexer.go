@@ -106,16 +106,17 @@ func (ix *Index) put(ctx context.Context, repo, tag string, desc ocispec.Descrip
 	return ix.tx(ctx, repo, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, ix.db.Rebind(`INSERT INTO index_versions
 			(repository, tag, digest, media_type, format, size, wasm_size, abi_versions, created_at, pushed_at,
-			 description, readme, schema_json, categories, keywords, license, source)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			 description, readme, schema_json, categories, keywords, license, source, reader)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, media_type = excluded.media_type,
 			 format = excluded.format, size = excluded.size, wasm_size = excluded.wasm_size,
 			 abi_versions = excluded.abi_versions, created_at = excluded.created_at, pushed_at = excluded.pushed_at,
 			 description = excluded.description, readme = excluded.readme, schema_json = excluded.schema_json,
-			 categories = excluded.categories, keywords = excluded.keywords, license = excluded.license, source = excluded.source`),
+			 categories = excluded.categories, keywords = excluded.keywords, license = excluded.license, source = excluded.source,
+			 reader = excluded.reader`),
 			repo, tag, desc.Digest.String(), img.MediaType, img.Format, img.Size, img.WasmSize,
 			strings.Join(img.ABIVersions, ","), millis(created), millis(pushed),
-			md.Description, md.README, md.Schema, strings.Join(md.Categories, ","), strings.Join(md.Keywords, ","), md.License, md.Source)
+			md.Description, md.README, md.Schema, strings.Join(md.Categories, ","), strings.Join(md.Keywords, ","), md.License, md.Source, readerVersion)
 		return err
 	})
 }
@@ -273,18 +274,24 @@ type ReindexStats struct {
 // the walk itself or the database fails.
 func (ix *Index) Reindex(ctx context.Context, src Source, report func(repo, tag string, err error)) (ReindexStats, error) {
 	var st ReindexStats
-	known := map[string]string{} // "repo\x00tag" -> digest
-	rows, err := ix.db.QueryContext(ctx, `SELECT repository, tag, digest FROM index_versions`)
+	type knownVersion struct {
+		digest string
+		reader int
+		pushed int64
+	}
+	known := map[string]knownVersion{} // by "repo\x00tag"
+	rows, err := ix.db.QueryContext(ctx, `SELECT repository, tag, digest, reader, pushed_at FROM index_versions`)
 	if err != nil {
 		return st, fmt.Errorf("index: reindex: %w", err)
 	}
 	for rows.Next() {
-		var r, t, d string
-		if err := rows.Scan(&r, &t, &d); err != nil {
+		var r, t string
+		var k knownVersion
+		if err := rows.Scan(&r, &t, &k.digest, &k.reader, &k.pushed); err != nil {
 			rows.Close()
 			return st, err
 		}
-		known[r+"\x00"+t] = d
+		known[r+"\x00"+t] = k
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -312,7 +319,9 @@ func (ix *Index) Reindex(ctx context.Context, src Source, report func(repo, tag 
 						}
 						continue
 					}
-					if known[key] == desc.Digest.String() {
+					k, isKnown := known[key]
+					same := isKnown && k.digest == desc.Digest.String()
+					if same && k.reader >= readerVersion {
 						seen[key] = true
 						st.Unchanged++
 						continue
@@ -329,7 +338,10 @@ func (ix *Index) Reindex(ctx context.Context, src Source, report func(repo, tag 
 						continue
 					}
 					pushed := img.Created
-					if pushed.IsZero() {
+					switch {
+					case same: // read again by a newer reader: keep its push date
+						pushed = fromMillis(k.pushed)
+					case pushed.IsZero():
 						pushed = ix.now()
 					}
 					if err := ix.put(ctx, name, tag, desc, img, pushed); err != nil {

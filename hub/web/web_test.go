@@ -57,13 +57,19 @@ type env struct {
 // (alice / correct-horse) who owns the acme organisation.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvSignup(t, true)
+}
+
+// newEnvSignup is newEnv with web sign-up on or off.
+func newEnvSignup(t *testing.T, signup bool) *env {
+	t.Helper()
 	ctx := t.Context()
 	d := dbtest.SQLite(t)
 	ix, err := index.Open(ctx, d, index.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	as, err := auth.New(ctx, d, auth.Config{Signup: true, BcryptCost: bcrypt.MinCost,
+	as, err := auth.New(ctx, d, auth.Config{Signup: signup, BcryptCost: bcrypt.MinCost,
 		SigningKey: []byte("0123456789abcdef0123456789abcdef"), Limiter: auth.NewLimiter(3, time.Minute)})
 	if err != nil {
 		t.Fatal(err)
@@ -478,6 +484,25 @@ func TestSignup(t *testing.T) {
 	}
 	if _, err := e.auth.User(context.Background(), "carol"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSignupClosed(t *testing.T) {
+	e := newEnvSignup(t, false)
+	c := e.client(t)
+	if _, body, _ := get(t, c, e.srv.URL+"/"); strings.Contains(body, `href="/signup"`) {
+		t.Fatal("the header offers sign-up while it is closed")
+	}
+	if s, body, _ := get(t, c, e.srv.URL+"/signup"); s != http.StatusNotFound || !strings.Contains(body, "Sign-up is closed") {
+		t.Fatalf("GET /signup = %d", s)
+	}
+	_, body, _ := get(t, c, e.srv.URL+"/login")
+	form := url.Values{"csrf_token": {csrfToken(t, body)}, "username": {"carol"}, "password": {"long-enough-pw"}, "confirm": {"long-enough-pw"}}
+	if s, _, _ := post(t, c, e.srv.URL+"/signup", form); s != http.StatusNotFound {
+		t.Fatalf("POST /signup while closed = %d", s)
+	}
+	if _, err := e.auth.User(t.Context(), "carol"); err == nil {
+		t.Fatal("an account was created while sign-up is closed")
 	}
 }
 

@@ -219,8 +219,6 @@ func (h *hostEmulator) ProxyGetHeaderMapValue(mt internal.MapType, key string) (
 	return "", internal.StatusNotFound
 }
 
-// ProxyAddHeaderMapValue appends value to an existing key's value (as the
-// original emulator does) or adds the key.
 // appendHeader appends a copy of (key, value) to m. One copy holds both
 // strings; the arguments may point into guest memory.
 func appendHeader(m *[][2]string, key, value string) {
@@ -230,6 +228,8 @@ func appendHeader(m *[][2]string, key, value string) {
 	*m = append(*m, [2]string{kv[:len(key)], kv[len(key):]})
 }
 
+// ProxyAddHeaderMapValue appends value to an existing key's value (as the
+// original emulator does) or adds the key.
 func (h *hostEmulator) ProxyAddHeaderMapValue(mt internal.MapType, key, value string) internal.Status {
 	m := h.headerMap(mt)
 	if m == nil {
@@ -238,7 +238,13 @@ func (h *hostEmulator) ProxyAddHeaderMapValue(mt internal.MapType, key, value st
 	key = strings.ToLower(key)
 	for i, e := range *m {
 		if e[0] == key {
-			(*m)[i][1] = e[1] + value
+			if e[1] == "" {
+				// "" + value would be value itself, which may point
+				// into guest memory.
+				(*m)[i][1] = strings.Clone(value)
+			} else {
+				(*m)[i][1] = e[1] + value
+			}
 			return internal.StatusOK
 		}
 	}

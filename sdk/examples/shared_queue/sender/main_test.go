@@ -9,7 +9,7 @@ import (
 	"github.com/wasmctl/wasmctl/sdk/wasmbuild"
 )
 
-// TestSender runs the sender alone: one emulator hosts one VM, so there is
+// TestSender runs the sender alone: its emulator shares no store, so there is
 // no receiver VM and every enqueue must fail with "not found" while the
 // stream goes on unaffected.
 func TestSender(t *testing.T) {

@@ -135,7 +135,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok {
 		info.DestinationAddr = a.String()
 	}
+	// The per-request state in as few allocations as possible: one
+	// struct, one slice of stream infos, one of streams, one of stages.
+	q := &request{}
 	streams := make([]*host.HTTPStream, len(h.plugins))
+	q.streams = streams
+	infos := make([]host.StreamInfo, len(h.plugins))
 	defer func() {
 		for _, s := range streams {
 			if s != nil {
@@ -144,8 +149,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	for i, p := range h.plugins {
-		ci := info
-		s, err := p.NewHTTPStream(&ci)
+		infos[i] = info
+		s, err := p.NewHTTPStream(&infos[i])
 		if err != nil {
 			res := p.UnavailableResult(err)
 			h.log.Warn("wasm plugin unavailable", "plugin", p.Config().Name, "err", err)
@@ -157,18 +162,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		streams[i] = s
 	}
-	update := func(f func(*host.StreamInfo)) {
-		for _, s := range streams {
-			if s != nil {
-				s.Update(f)
-			}
-		}
-	}
+	update := q.update
 
 	// ---- request direction ----
-	var upHeaders, upTrailers host.Pairs
-	var upBody bytes.Buffer
-	tooBig := false
 	// Both directions' stages in one allocation.
 	allStages := make([]stage, 2*len(streams))
 	reqStages, respStages := allStages[:len(streams)], allStages[len(streams):]
@@ -178,39 +174,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			respStages[len(streams)-1-i].o = respOps{s}
 		}
 	}
-	reqPipe := &pipeline{stages: reqStages, sink: func(ev event) *terminal {
-		switch ev.kind {
-		case evHeaders:
-			upHeaders = ev.h
-		case evData:
-			if int64(upBody.Len()+len(ev.data)) > h.opt.MaxRequestBody {
-				tooBig = true
-				return &terminal{reply: &host.LocalReply{Status: http.StatusRequestEntityTooLarge, Body: []byte("request body too large\n"), GRPCStatus: -1}}
-			}
-			upBody.Write(ev.data)
-		case evTrailers:
-			upTrailers = ev.h
-		}
-		return nil
-	}}
-	wctx := &waitCtx{parent: ctx, timeout: h.opt.PauseTimeout}
+	q.maxBody = h.opt.MaxRequestBody
+	reqPipe := &q.reqPipe
+	*reqPipe = pipeline{stages: reqStages, sink: q}
+	wctx := &q.wctx
+	*wctx = waitCtx{parent: ctx, timeout: h.opt.PauseTimeout}
 	defer wctx.stop()
 	if t := h.runRequest(wctx, r, reqPipe, update); t != nil {
 		h.endEarly(w, t, false, update)
 		return
 	}
-	_ = tooBig
 
 	// ---- upstream ----
-	out, err := buildUpstream(r, upHeaders, upBody.Bytes(), upTrailers)
+	out, err := buildUpstream(r, q.upHeaders, q.upBody.Bytes(), q.upTrailers)
 	if err != nil {
 		writeLocal(w, &host.LocalReply{Status: http.StatusBadRequest, Body: []byte(err.Error() + "\n"), GRPCStatus: -1})
 		return
 	}
 
 	// ---- response direction (reverse order) ----
-	rw := &respWriter{w: w, h: h, header: http.Header{}}
-	rw.pipe = &pipeline{stages: respStages, sink: rw.sink}
+	rw := &q.rw
+	*rw = respWriter{w: w, h: h, header: make(http.Header, 4), pipe: &q.respPipe}
+	q.respPipe = pipeline{stages: respStages, sink: rw}
 	func() {
 		defer func() {
 			if v := recover(); v != nil {
@@ -248,6 +233,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	update(func(i *host.StreamInfo) { i.ResponseSize = rw.bytes; i.EndTime = time.Now() })
+}
+
+// request is one request's state through the chain, allocated once.
+type request struct {
+	streams               []*host.HTTPStream
+	upHeaders, upTrailers host.Pairs
+	upBody                bytes.Buffer
+	maxBody               int64
+	reqPipe, respPipe     pipeline
+	rw                    respWriter
+	wctx                  waitCtx
+}
+
+// update changes every stream's StreamInfo.
+func (q *request) update(f func(*host.StreamInfo)) {
+	for _, s := range q.streams {
+		if s != nil {
+			s.Update(f)
+		}
+	}
+}
+
+// sink receives the request as the last filter passes it on.
+func (q *request) sink(ev event) *terminal {
+	switch ev.kind {
+	case evHeaders:
+		q.upHeaders = ev.h
+	case evData:
+		if int64(q.upBody.Len()+len(ev.data)) > q.maxBody {
+			return &terminal{reply: &host.LocalReply{Status: http.StatusRequestEntityTooLarge, Body: []byte("request body too large\n"), GRPCStatus: -1}}
+		}
+		q.upBody.Write(ev.data)
+	case evTrailers:
+		q.upTrailers = ev.h
+	}
+	return nil
 }
 
 func (h *Handler) runRequest(ctx *waitCtx, r *http.Request, p *pipeline, update func(func(*host.StreamInfo))) *terminal {

@@ -254,12 +254,17 @@ func (st *stage) finish(ctx *waitCtx) ([]event, *terminal) {
 // pipeline pushes events through stages into a sink.
 type pipeline struct {
 	stages []stage
-	sink   func(ev event) *terminal
+	sink   sink
+}
+
+// sink receives what the last stage passes on.
+type sink interface {
+	sink(ev event) *terminal
 }
 
 func (p *pipeline) push(i int, ev event) *terminal {
 	if i == len(p.stages) {
-		return p.sink(ev)
+		return p.sink.sink(ev)
 	}
 	out, t := p.stages[i].push(ev)
 	if t != nil {

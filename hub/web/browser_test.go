@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -112,6 +114,11 @@ func TestBrowserJourney(t *testing.T) {
 		}
 		save(name + "-narrow")
 		do("wide screen", chromedp.EmulateViewport(1280, 900))
+		if dir != "" { // the dark colour scheme, for a look
+			do("dark scheme", darkScheme(true))
+			save(name + "-dark")
+			do("light scheme", darkScheme(false))
+		}
 	}
 
 	do("open explore", chromedp.Navigate(base+"/"))
@@ -191,4 +198,16 @@ func TestBrowserJourney(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("API with the browser-made token = %s", resp.Status)
 	}
+}
+
+// darkScheme makes the page see prefers-color-scheme: dark (or stops).
+func darkScheme(on bool) chromedp.Action[chromedp.Void] {
+	p := emulation.SetEmulatedMediaParams{}
+	if on {
+		p.Features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
+	}
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, p)
+		return err
+	})
 }

@@ -103,6 +103,7 @@ func TestRBAC(t *testing.T) {
 		t.Run("unknown user is denied, group and property subjects", func(t *testing.T) {
 			host := h.Start(t, `{"subject":{"groups":{"header":"x-groups"}},`+policy+`}`,
 				filtertest.StringProp("connection.uri_san_peer_certificate", "spiffe://cluster.local/ns/other/sa/x"),
+				filtertest.StringProp("downstream_peer", `{"NAMESPACE":"default"}`),
 				filtertest.StringProp("source_namespace", "default"))
 			if id, _ := call(host, "GET", "reviews.default.svc", "/books/1"); filtertest.Status(host, id) != 403 {
 				t.Errorf("stranger: %d", filtertest.Status(host, id))

@@ -432,8 +432,20 @@ func nodeMeta(key string) resolver {
 
 // flatPeer reads the flat filter-state properties the peer-metadata filter
 // writes ("source_workload_name", "destination_labels_app", ...).
+//
+// peer-metadata always writes the peer's JSON (downstream_peer for the
+// source side, upstream_peer for the destination side) together with the
+// flat attributes, so a missing JSON means no flat attribute either: one
+// (memoized) read instead of one per attribute when there is no peer.
 func flatPeer(name string) resolver {
+	marker := "downstream_peer"
+	if strings.HasPrefix(name, "destination_") {
+		marker = "upstream_peer"
+	}
 	return func(src Source) (Value, bool) {
+		if _, ok := src.Property(marker); !ok {
+			return Value{}, false
+		}
 		b, ok := src.Property(name)
 		return StringValue(string(b)), ok
 	}

@@ -223,6 +223,7 @@ func src() *MapSource {
 			"connection.uri_san_peer_certificate": []byte("spiffe://cluster.local/ns/default/sa/productpage"),
 			"node.metadata.WORKLOAD_NAME":         []byte("reviews-v1"),
 			"node.metadata.LABELS.app":            []byte("reviews"),
+			"downstream_peer":                     []byte(`{"WORKLOAD_NAME":"productpage-v1"}`),
 			"source_workload_name":                []byte("productpage-v1"),
 			"source_labels_version":               []byte("v3"),
 			"xds.cluster_name":                    []byte("outbound|9080||ratings.prod.svc.cluster.local"),

@@ -366,7 +366,7 @@ func GetProperty(path []string) ([]byte, error) {
 	if len(path) == 0 {
 		return nil, errors.New("path must not be empty")
 	}
-	b, st := internal.ProxyGetProperty(internal.SerializePropertyPath(path))
+	b, st := internal.ProxyGetProperty(internal.PropertyPath(path))
 	if st != internal.StatusOK {
 		return nil, internal.StatusToError(st)
 	}
@@ -389,7 +389,7 @@ func SetProperty(path []string, data []byte) error {
 	} else if len(data) == 0 {
 		return errors.New("data must not be empty")
 	}
-	return internal.StatusToError(internal.ProxySetProperty(internal.SerializePropertyPath(path), data))
+	return internal.StatusToError(internal.ProxySetProperty(internal.PropertyPath(path), data))
 }
 
 // CallForeignFunction calls a function the host registered under funcName.

@@ -357,3 +357,7 @@ func ProxyCallForeignFunction(name string, args []byte) ([]byte, Status) {
 	}
 	return h.ProxyCallForeignFunction(name, args)
 }
+
+// PropertyPath serializes path for ProxyGetProperty/ProxySetProperty. The
+// native build allocates: emulators may run in parallel goroutines.
+func PropertyPath(path []string) []byte { return SerializePropertyPath(path) }

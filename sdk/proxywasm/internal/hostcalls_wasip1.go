@@ -81,6 +81,18 @@ func takeBytes(st Status) ([]byte, Status) {
 	return a[:n:n], st
 }
 
+// pathScratch holds the serialized property path of the current host call:
+// the module is single-threaded and the host copies what it keeps, so one
+// buffer serves every call and reading a property allocates only its value.
+var pathScratch []byte
+
+// PropertyPath serializes path for proxy_get_property/proxy_set_property.
+// The result is valid until the next call.
+func PropertyPath(path []string) []byte {
+	pathScratch = AppendPropertyPath(pathScratch[:0], path)
+	return pathScratch
+}
+
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 
 func bytesPtr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }

@@ -82,7 +82,18 @@ func SerializePropertyPath(path []string) []byte {
 	if len(path) == 0 {
 		return nil
 	}
-	return []byte(strings.Join(path, "\x00"))
+	return AppendPropertyPath(nil, path)
+}
+
+// AppendPropertyPath appends the serialized path to dst.
+func AppendPropertyPath(dst []byte, path []string) []byte {
+	for i, seg := range path {
+		if i > 0 {
+			dst = append(dst, 0)
+		}
+		dst = append(dst, seg...)
+	}
+	return dst
 }
 
 // DeserializePropertyPath splits a NUL-joined property path.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmctl/wasmctl/sdk/proxywasm/internal"
 	"github.com/wasmctl/wasmctl/sdk/proxywasm/types"
 	"github.com/wasmctl/wasmctl/sdk/wasmbuild"
 )
@@ -84,7 +85,7 @@ func mallocs(tb testing.TB, w *wasmVMContext) uint64 {
 // trailer, logging a constant and incrementing a counter. A callback that
 // reads one header and adds one allocates only the value's bytes, through
 // the allocator the host calls (which carves small buffers out of 2 KiB
-// chunks).
+// chunks). So does reading a property.
 func TestGuestAllocations(t *testing.T) {
 	t.Parallel()
 	host, w := newWasmEmulator(t, "testdata/filter", "bench")
@@ -132,6 +133,17 @@ func TestGuestAllocations(t *testing.T) {
 	}
 	if got := s.requestHeaders; len(got) != 2 || got[1] != [2]string{"x-added", "value"} {
 		t.Errorf("headers after the reads: %q, want x-read and x-added: value", got)
+	}
+	host.properties[string(internal.SerializePropertyPath([]string{"bench", "property"}))] = []byte("value")
+	w.onResponseHeaders(id, 0, true) // steady state: the path buffer has grown once
+	before = mallocs(t, w)
+	for range n {
+		if a := w.onResponseHeaders(id, 0, true); a != types.ActionContinue {
+			t.Fatalf("property read failed: %v", a)
+		}
+	}
+	if got, want := mallocs(t, w)-before-overhead, uint64((5*n+2047)/2048); got > want {
+		t.Errorf("property read: %d guest allocations over %d calls, want at most %d (the values' bytes)", got, n, want)
 	}
 }
 

@@ -150,6 +150,15 @@ func (c *benchContext) OnHttpRequestTrailers(n int) types.Action {
 	return types.ActionContinue
 }
 
+// OnHttpResponseHeaders reads the property bench.property: only the
+// value's bytes may be allocated.
+func (*benchContext) OnHttpResponseHeaders(int, bool) types.Action {
+	if v, err := proxywasm.GetProperty([]string{"bench", "property"}); err != nil || string(v) != "value" {
+		return types.ActionPause
+	}
+	return types.ActionContinue
+}
+
 func (*benchContext) OnHttpRequestHeaders(int, bool) types.Action {
 	v, err := proxywasm.GetHttpRequestHeader("x-read")
 	if err != nil {

@@ -21,9 +21,14 @@ func catch(callback string) {
 // http returns the HTTP context contextID and, if there is one, makes it
 // the active context for the callback about to run.
 func (s *State) http(contextID uint32) (types.HttpContext, bool) {
+	if contextID == s.lastHTTPID && s.lastHTTP != nil {
+		s.activeContextID = contextID
+		return s.lastHTTP, true
+	}
 	ctx, ok := s.httpContexts[contextID]
 	if ok {
 		s.activeContextID = contextID
+		s.lastHTTPID, s.lastHTTP = contextID, ctx
 	}
 	return ctx, ok
 }
@@ -324,5 +329,8 @@ func ProxyOnDelete(contextID uint32) {
 	delete(s.contextIDToRootID, contextID)
 	delete(s.tcpContexts, contextID)
 	delete(s.httpContexts, contextID)
+	if s.lastHTTPID == contextID {
+		s.lastHTTPID, s.lastHTTP = 0, nil
+	}
 	delete(s.pluginContexts, contextID)
 }

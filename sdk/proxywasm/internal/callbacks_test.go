@@ -91,3 +91,57 @@ func TestUnknownContextsContinue(t *testing.T) {
 	ProxyOnGrpcClose(1, 42, 0)
 	ProxyOnDelete(99)
 }
+
+type countingVM struct {
+	types.DefaultVMContext
+	created []*countingHTTP
+}
+
+func (vm *countingVM) NewPluginContext(uint32) types.PluginContext { return &countingPlugin{vm: vm} }
+
+type countingPlugin struct {
+	types.DefaultPluginContext
+	vm *countingVM
+}
+
+func (p *countingPlugin) NewHttpContext(uint32) types.HttpContext {
+	c := &countingHTTP{}
+	p.vm.created = append(p.vm.created, c)
+	return c
+}
+
+type countingHTTP struct {
+	types.DefaultHttpContext
+	calls int
+}
+
+func (c *countingHTTP) OnHttpRequestTrailers(int) types.Action {
+	c.calls++
+	return types.ActionPause
+}
+
+// TestDeletedContextIsForgotten: after proxy_on_delete a stream's callbacks
+// no longer reach its context (even the one dispatched last), and an id the
+// host reuses gets the new context.
+func TestDeletedContextIsForgotten(t *testing.T) {
+	vm := &countingVM{}
+	s := NewState(vm)
+	s.Host = &recordingHost{}
+	prev := Swap(s)
+	t.Cleanup(func() { Swap(prev) })
+	ProxyOnContextCreate(1, 0)
+	ProxyOnContextCreate(2, 1)
+
+	if a := ProxyOnRequestTrailers(2, 0); a != types.ActionPause {
+		t.Fatalf("live context: %v, want its Pause", a)
+	}
+	ProxyOnDelete(2)
+	if a := ProxyOnRequestTrailers(2, 0); a != types.ActionContinue {
+		t.Errorf("deleted context: %v, want Continue", a)
+	}
+	ProxyOnContextCreate(2, 1)
+	ProxyOnRequestTrailers(2, 0)
+	if len(vm.created) != 2 || vm.created[0].calls != 1 || vm.created[1].calls != 1 {
+		t.Errorf("calls per created context = %d/%d of %d contexts, want 1 each of 2", vm.created[0].calls, vm.created[len(vm.created)-1].calls, len(vm.created))
+	}
+}

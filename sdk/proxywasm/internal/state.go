@@ -17,6 +17,11 @@ type State struct {
 	tcpContexts       map[uint32]types.TcpContext
 	contextIDToRootID map[uint32]uint32
 	activeContextID   uint32
+
+	// lastHTTP caches the HTTP context of the last HTTP callback: a host
+	// calls a stream's callbacks one after another.
+	lastHTTPID uint32
+	lastHTTP   types.HttpContext
 }
 
 type pluginState struct {
@@ -115,6 +120,9 @@ func (s *State) createStreamContext(contextID, pluginContextID uint32) {
 	root, ok := s.pluginContexts[pluginContextID]
 	if !ok || root.context == nil {
 		return
+	}
+	if s.lastHTTPID == contextID {
+		s.lastHTTPID, s.lastHTTP = 0, nil
 	}
 	if ctx := root.context.NewHttpContext(contextID); ctx != nil {
 		s.contextIDToRootID[contextID] = pluginContextID

@@ -565,6 +565,8 @@ func TestAccessibleMarkup(t *testing.T) {
 		check(p, body)
 	}
 	e.login(t, c)
-	_, body, _ := get(t, c, e.srv.URL+"/settings/tokens")
-	check("/settings/tokens", body)
+	for _, p := range []string{"/settings/tokens", "/filters/acme/rate-limit", "/namespaces/alice"} { // as an owner
+		_, body, _ := get(t, c, e.srv.URL+p)
+		check(p+" (logged in)", body)
+	}
 }

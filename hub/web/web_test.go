@@ -210,7 +210,7 @@ func TestPagesRender(t *testing.T) {
 		{"/filters/acme/nope", 404, []string{"Filter not found"}},
 		{"/namespaces/acme?sort=name", 200, []string{`value="name" selected>Name</option>`}},
 		{"/namespaces/acme", 200, []string{`value="recent" selected>Recently updated</option>`, "rate-limit", "Organisation. Filters published in the <strong>acme</strong>"}},
-		{"/namespaces/nobody", 404, []string{"0 filters"}},
+		{"/namespaces/nobody", 404, []string{"0 filters", "No account or organisation is called <strong>nobody</strong>"}},
 		{"/namespaces/alice", 200, []string{"User. Filters", "Nothing is published in <strong>alice</strong> yet"}},
 		{"/namespaces/quiet-org", 200, []string{"Organisation. Filters", "Nothing is published in <strong>quiet-org</strong> yet"}},
 		{"/login", 200, []string{`<label for="username">`, `autocomplete="current-password"`, `name="csrf_token"`}},

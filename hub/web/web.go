@@ -324,6 +324,7 @@ type exploreData struct {
 	Heading    string
 	Namespace  string
 	Kind       string // namespace page: "user", "org" or "" (unclaimed)
+	Host       string // registry host, for the empty state's push command
 	Base       string // path the pagination and sort links point to
 }
 
@@ -389,7 +390,7 @@ func (u *UI) list(c *gin.Context, q index.Query, tmpl, heading, base string) {
 		}
 	}
 	u.render(c, status, tmpl, page{Title: title, Query: q.Text, Data: exploreData{Results: res, Categories: cats, Q: q,
-		Heading: heading, Namespace: q.Namespace, Kind: kind, Base: base}})
+		Heading: heading, Namespace: q.Namespace, Kind: kind, Host: u.registryHost(c), Base: base}})
 }
 
 type filterData struct {

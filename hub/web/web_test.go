@@ -212,7 +212,7 @@ func TestPagesRender(t *testing.T) {
 		{"/namespaces/acme", 200, []string{`value="recent" selected>Recently updated</option>`, "rate-limit", "Organisation. Filters published in the <strong>acme</strong>"}},
 		{"/namespaces/nobody", 404, []string{"0 filters", "No account or organisation is called <strong>nobody</strong>"}},
 		{"/namespaces/alice", 200, []string{"User. Filters", "Nothing is published in <strong>alice</strong> yet"}},
-		{"/namespaces/quiet-org", 200, []string{"Organisation. Filters", "Nothing is published in <strong>quiet-org</strong> yet"}},
+		{"/namespaces/quiet-org", 200, []string{"Organisation. Filters", "Nothing is published in <strong>quiet-org</strong> yet", "wasmctl push " + host + "/quiet-org/NAME:TAG"}},
 		{"/login", 200, []string{`<label for="username">`, `autocomplete="current-password"`, `name="csrf_token"`}},
 		{"/signup", 200, []string{"Create an account", `name="confirm"`}},
 		{"/settings/tokens", 303, nil},

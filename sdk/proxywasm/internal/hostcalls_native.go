@@ -4,11 +4,22 @@ package internal
 
 import "os"
 
-// The host calls of native builds go to the Host of the current state.
+// The host calls of native builds go to the Host of the current state, or,
+// for a call made outside any callback (a test calling proxywasm functions
+// directly), to the Host AmbientHost names.
+
+func host() Host {
+	if f := AmbientHost; f != nil {
+		if h, ok := f(); ok {
+			return h
+		}
+	}
+	return current.Host
+}
 
 // ProxyLog forwards to the current Host.
 func ProxyLog(level LogLevel, msg string) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		os.Stderr.WriteString("[" + level.String() + "] " + msg + "\n")
 		return StatusOK
@@ -18,7 +29,7 @@ func ProxyLog(level LogLevel, msg string) Status {
 
 // ProxyGetLogLevel forwards to the current Host.
 func ProxyGetLogLevel() (LogLevel, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -27,7 +38,7 @@ func ProxyGetLogLevel() (LogLevel, Status) {
 
 // ProxyGetCurrentTimeNanoseconds forwards to the current Host.
 func ProxyGetCurrentTimeNanoseconds() (uint64, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -36,7 +47,7 @@ func ProxyGetCurrentTimeNanoseconds() (uint64, Status) {
 
 // ProxySetTickPeriodMilliseconds forwards to the current Host.
 func ProxySetTickPeriodMilliseconds(ms uint32) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -45,7 +56,7 @@ func ProxySetTickPeriodMilliseconds(ms uint32) Status {
 
 // ProxyGetBufferBytes forwards to the current Host.
 func ProxyGetBufferBytes(bt BufferType, start, maxSize int) ([]byte, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return nil, StatusInternalFailure
 	}
@@ -54,7 +65,7 @@ func ProxyGetBufferBytes(bt BufferType, start, maxSize int) ([]byte, Status) {
 
 // ProxySetBufferBytes forwards to the current Host.
 func ProxySetBufferBytes(bt BufferType, start, maxSize int, data []byte) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -63,7 +74,7 @@ func ProxySetBufferBytes(bt BufferType, start, maxSize int, data []byte) Status 
 
 // ProxyGetBufferStatus forwards to the current Host.
 func ProxyGetBufferStatus(bt BufferType) (length, flags uint32, st Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, 0, StatusInternalFailure
 	}
@@ -72,7 +83,7 @@ func ProxyGetBufferStatus(bt BufferType) (length, flags uint32, st Status) {
 
 // ProxyGetHeaderMapSize forwards to the current Host.
 func ProxyGetHeaderMapSize(mt MapType) (uint32, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -81,7 +92,7 @@ func ProxyGetHeaderMapSize(mt MapType) (uint32, Status) {
 
 // ProxyGetHeaderMapPairs forwards to the current Host.
 func ProxyGetHeaderMapPairs(mt MapType) ([]byte, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return nil, StatusInternalFailure
 	}
@@ -90,7 +101,7 @@ func ProxyGetHeaderMapPairs(mt MapType) ([]byte, Status) {
 
 // ProxySetHeaderMapPairs forwards to the current Host.
 func ProxySetHeaderMapPairs(mt MapType, serialized []byte) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -99,7 +110,7 @@ func ProxySetHeaderMapPairs(mt MapType, serialized []byte) Status {
 
 // ProxyGetHeaderMapValue forwards to the current Host.
 func ProxyGetHeaderMapValue(mt MapType, key string) (string, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return "", StatusInternalFailure
 	}
@@ -108,7 +119,7 @@ func ProxyGetHeaderMapValue(mt MapType, key string) (string, Status) {
 
 // ProxyAddHeaderMapValue forwards to the current Host.
 func ProxyAddHeaderMapValue(mt MapType, key, value string) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -117,7 +128,7 @@ func ProxyAddHeaderMapValue(mt MapType, key, value string) Status {
 
 // ProxyReplaceHeaderMapValue forwards to the current Host.
 func ProxyReplaceHeaderMapValue(mt MapType, key, value string) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -126,7 +137,7 @@ func ProxyReplaceHeaderMapValue(mt MapType, key, value string) Status {
 
 // ProxyRemoveHeaderMapValue forwards to the current Host.
 func ProxyRemoveHeaderMapValue(mt MapType, key string) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -135,7 +146,7 @@ func ProxyRemoveHeaderMapValue(mt MapType, key string) Status {
 
 // ProxyContinueStream forwards to the current Host.
 func ProxyContinueStream(st StreamType) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -144,7 +155,7 @@ func ProxyContinueStream(st StreamType) Status {
 
 // ProxyCloseStream forwards to the current Host.
 func ProxyCloseStream(st StreamType) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -153,7 +164,7 @@ func ProxyCloseStream(st StreamType) Status {
 
 // ProxySendLocalResponse forwards to the current Host.
 func ProxySendLocalResponse(statusCode uint32, details string, body, serializedHeaders []byte, grpcStatus int32) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -162,7 +173,7 @@ func ProxySendLocalResponse(statusCode uint32, details string, body, serializedH
 
 // ProxyGetStatus forwards to the current Host.
 func ProxyGetStatus() (code uint32, msg []byte, st Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, nil, StatusInternalFailure
 	}
@@ -171,7 +182,7 @@ func ProxyGetStatus() (code uint32, msg []byte, st Status) {
 
 // ProxyHttpCall forwards to the current Host.
 func ProxyHttpCall(upstream string, serializedHeaders, body, serializedTrailers []byte, timeoutMs uint32) (uint32, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -180,7 +191,7 @@ func ProxyHttpCall(upstream string, serializedHeaders, body, serializedTrailers 
 
 // ProxyGrpcCall forwards to the current Host.
 func ProxyGrpcCall(upstream, service, method string, serializedMetadata, message []byte, timeoutMs uint32) (uint32, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -189,7 +200,7 @@ func ProxyGrpcCall(upstream, service, method string, serializedMetadata, message
 
 // ProxyGrpcStream forwards to the current Host.
 func ProxyGrpcStream(upstream, service, method string, serializedMetadata []byte) (uint32, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -198,7 +209,7 @@ func ProxyGrpcStream(upstream, service, method string, serializedMetadata []byte
 
 // ProxyGrpcSend forwards to the current Host.
 func ProxyGrpcSend(streamID uint32, message []byte, endStream bool) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -207,7 +218,7 @@ func ProxyGrpcSend(streamID uint32, message []byte, endStream bool) Status {
 
 // ProxyGrpcCancel forwards to the current Host.
 func ProxyGrpcCancel(id uint32) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -216,7 +227,7 @@ func ProxyGrpcCancel(id uint32) Status {
 
 // ProxyGrpcClose forwards to the current Host.
 func ProxyGrpcClose(id uint32) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -225,7 +236,7 @@ func ProxyGrpcClose(id uint32) Status {
 
 // ProxySetSharedData forwards to the current Host.
 func ProxySetSharedData(key string, value []byte, cas uint32) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -234,7 +245,7 @@ func ProxySetSharedData(key string, value []byte, cas uint32) Status {
 
 // ProxyGetSharedData forwards to the current Host.
 func ProxyGetSharedData(key string) ([]byte, uint32, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return nil, 0, StatusInternalFailure
 	}
@@ -243,7 +254,7 @@ func ProxyGetSharedData(key string) ([]byte, uint32, Status) {
 
 // ProxyRegisterSharedQueue forwards to the current Host.
 func ProxyRegisterSharedQueue(name string) (uint32, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -252,7 +263,7 @@ func ProxyRegisterSharedQueue(name string) (uint32, Status) {
 
 // ProxyResolveSharedQueue forwards to the current Host.
 func ProxyResolveSharedQueue(vmID, name string) (uint32, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -261,7 +272,7 @@ func ProxyResolveSharedQueue(vmID, name string) (uint32, Status) {
 
 // ProxyEnqueueSharedQueue forwards to the current Host.
 func ProxyEnqueueSharedQueue(queueID uint32, value []byte) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -270,7 +281,7 @@ func ProxyEnqueueSharedQueue(queueID uint32, value []byte) Status {
 
 // ProxyDequeueSharedQueue forwards to the current Host.
 func ProxyDequeueSharedQueue(queueID uint32) ([]byte, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return nil, StatusInternalFailure
 	}
@@ -279,7 +290,7 @@ func ProxyDequeueSharedQueue(queueID uint32) ([]byte, Status) {
 
 // ProxyDefineMetric forwards to the current Host.
 func ProxyDefineMetric(mt MetricType, name string) (uint32, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -288,7 +299,7 @@ func ProxyDefineMetric(mt MetricType, name string) (uint32, Status) {
 
 // ProxyIncrementMetric forwards to the current Host.
 func ProxyIncrementMetric(metricID uint32, delta int64) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -297,7 +308,7 @@ func ProxyIncrementMetric(metricID uint32, delta int64) Status {
 
 // ProxyRecordMetric forwards to the current Host.
 func ProxyRecordMetric(metricID uint32, value uint64) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -306,7 +317,7 @@ func ProxyRecordMetric(metricID uint32, value uint64) Status {
 
 // ProxyGetMetric forwards to the current Host.
 func ProxyGetMetric(metricID uint32) (uint64, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return 0, StatusInternalFailure
 	}
@@ -315,7 +326,7 @@ func ProxyGetMetric(metricID uint32) (uint64, Status) {
 
 // ProxyGetProperty forwards to the current Host.
 func ProxyGetProperty(path []byte) ([]byte, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return nil, StatusInternalFailure
 	}
@@ -324,7 +335,7 @@ func ProxyGetProperty(path []byte) ([]byte, Status) {
 
 // ProxySetProperty forwards to the current Host.
 func ProxySetProperty(path, value []byte) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -333,7 +344,7 @@ func ProxySetProperty(path, value []byte) Status {
 
 // ProxySetEffectiveContext forwards to the current Host.
 func ProxySetEffectiveContext(contextID uint32) Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -342,7 +353,7 @@ func ProxySetEffectiveContext(contextID uint32) Status {
 
 // ProxyDone forwards to the current Host.
 func ProxyDone() Status {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return StatusInternalFailure
 	}
@@ -351,7 +362,7 @@ func ProxyDone() Status {
 
 // ProxyCallForeignFunction forwards to the current Host.
 func ProxyCallForeignFunction(name string, args []byte) ([]byte, Status) {
-	h := current.Host
+	h := host()
 	if h == nil {
 		return nil, StatusInternalFailure
 	}

@@ -68,6 +68,13 @@ func NewState(vm types.VMContext) *State {
 // changes; natively proxytest swaps it under its dispatch lock.
 var current = NewState(&types.DefaultVMContext{})
 
+// AmbientHost, when set (proxytest sets it), is asked first by every host
+// call of a native build: ok=false means the call comes from the callback
+// that is running (use the current state's Host); ok=true gives the Host
+// for a call made outside any callback, nil if there is none. Wasm builds
+// never use it.
+var AmbientHost func() (h Host, ok bool)
+
 // SetVMContext sets the VM context of the current state.
 func SetVMContext(vm types.VMContext) { current.vmContext = vm }
 

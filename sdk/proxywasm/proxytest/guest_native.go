@@ -33,9 +33,11 @@ func (g *nativeGuest) run(f func()) {
 	}
 	dispatchMu.Lock()
 	prev := internal.Swap(g.state)
+	dispatchGoroutine.Store(goroutineID())
 	g.depth++
 	defer func() {
 		g.depth--
+		dispatchGoroutine.Store(0)
 		internal.Swap(prev)
 		dispatchMu.Unlock()
 	}()

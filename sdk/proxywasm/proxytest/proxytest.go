@@ -361,7 +361,9 @@ func NewHostEmulator(opt *EmulatorOption) (host HostEmulator, reset func()) {
 		panic(fmt.Sprintf("proxytest: %v", err))
 	}
 	h.dispatch(PluginContextID, func() { h.guest.onContextCreate(PluginContextID, 0) })
+	removeAmbient := addAmbient(h)
 	return h, func() {
+		removeAmbient()
 		if n, ok := h.guest.(*nativeGuest); ok {
 			n.state = internal.NewState(&types.DefaultVMContext{})
 		}

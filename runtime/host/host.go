@@ -147,6 +147,10 @@ type Runtime struct {
 	plugins map[*Plugin]struct{}
 
 	wd   watchdog
+
+	wzWatched   wazero.Runtime
+	watchedOnce sync.Once
+	watchedErr  error
 	done chan struct{}
 
 	grpcMu    sync.Mutex
@@ -203,28 +207,48 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	} else {
 		r.cache = wazero.NewCompilationCache()
 	}
-	rc := wazero.NewRuntimeConfig().
-		WithCompilationCache(r.cache).
-		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCloseOnContextDone(true)
-	r.wz = wazero.NewRuntimeWithConfig(ctx, rc)
-	if err := r.registerHostModules(ctx); err != nil {
-		r.wz.Close(ctx)
+	// Modules run instrumented with the deadline flag (deadline.go) in r.wz,
+	// which does not start a goroutine per guest call; the few the
+	// instrumentation cannot decode run in r.wzWatched (made on first use),
+	// where wazero watches each call's context.
+	r.wz, err = r.newWazero(ctx, false)
+	if err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *Runtime) registerHostModules(ctx context.Context) error {
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.wz); err != nil {
+// newWazero makes a wazero runtime with the host modules registered.
+// watchContext enables WithCloseOnContextDone.
+func (r *Runtime) newWazero(ctx context.Context, watchContext bool) (wazero.Runtime, error) {
+	rc := wazero.NewRuntimeConfig().
+		WithCompilationCache(r.cache).
+		WithMemoryLimitPages(r.cfg.MemoryLimitPages).
+		WithCloseOnContextDone(watchContext)
+	wz := wazero.NewRuntimeWithConfig(ctx, rc)
+	if err := registerHostModules(ctx, wz); err != nil {
+		wz.Close(ctx)
+		return nil, err
+	}
+	return wz, nil
+}
+
+// watched returns the runtime for modules that are not instrumented.
+func (r *Runtime) watched(ctx context.Context) (wazero.Runtime, error) {
+	r.watchedOnce.Do(func() { r.wzWatched, r.watchedErr = r.newWazero(ctx, true) })
+	return r.wzWatched, r.watchedErr
+}
+
+func registerHostModules(ctx context.Context, wz wazero.Runtime) error {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, wz); err != nil {
 		return fmt.Errorf("host: wasi_snapshot_preview1: %w", err)
 	}
-	b := r.wz.NewHostModuleBuilder("wasi_unstable")
+	b := wz.NewHostModuleBuilder("wasi_unstable")
 	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
 	if _, err := b.Instantiate(ctx); err != nil {
 		return fmt.Errorf("host: wasi_unstable: %w", err)
 	}
-	env := r.wz.NewHostModuleBuilder("env")
+	env := wz.NewHostModuleBuilder("env")
 	exportEnv(env)
 	if _, err := env.Instantiate(ctx); err != nil {
 		return fmt.Errorf("host: env module: %w", err)
@@ -250,6 +274,12 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	r.grpcMu.Unlock()
 	err := r.wz.Close(ctx)
+	r.watchedOnce.Do(func() {}) // no watched runtime after Close
+	if r.wzWatched != nil {
+		if e := r.wzWatched.Close(ctx); err == nil {
+			err = e
+		}
+	}
 	if r.cfg.CacheDir == "" {
 		r.cache.Close(ctx)
 	}
@@ -268,6 +298,10 @@ type Module struct {
 
 	compiled wazero.CompiledModule
 	exports  map[string]api.FunctionDefinition
+	// wz is the wazero runtime the module was compiled in; deadline is
+	// true when it carries the injected deadline flag (deadline.go).
+	wz       wazero.Runtime
+	deadline bool
 }
 
 // Exports lists the names of the functions the module exports.
@@ -317,11 +351,26 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 }
 
 func (r *Runtime) compile(ctx context.Context, wasm []byte, digest string) (*Module, error) {
-	cm, err := r.wz.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, fmt.Errorf("host: compile %s: %w", digest, err)
+	wz, deadline := r.wz, true
+	var cm wazero.CompiledModule
+	inst, err := instrumentDeadline(wasm)
+	if err == nil {
+		cm, err = wz.CompileModule(ctx, inst)
 	}
-	m := &Module{Digest: digest, Size: len(wasm), compiled: cm, exports: cm.ExportedFunctions()}
+	if err != nil {
+		// Not decodable by the instrumentation, or the rewritten module
+		// failed to compile: run the original bytes with wazero's own
+		// context watching (a goroutine per guest call).
+		r.log.Debug("wasm module runs without the deadline instrumentation", "digest", digest, "reason", err)
+		if wz, err = r.watched(ctx); err != nil {
+			return nil, err
+		}
+		deadline = false
+		if cm, err = wz.CompileModule(ctx, wasm); err != nil {
+			return nil, fmt.Errorf("host: compile %s: %w", digest, err)
+		}
+	}
+	m := &Module{Digest: digest, Size: len(wasm), compiled: cm, exports: cm.ExportedFunctions(), wz: wz, deadline: deadline}
 	switch {
 	case m.HasExport("proxy_abi_version_0_2_1"):
 		m.ABI = ABI021

@@ -77,6 +77,9 @@ type instance struct {
 	streams   atomic.Int32
 	// memBytes is the linear memory size after the last top-level call.
 	memBytes atomic.Uint64
+	// deadline is the module's injected stop flag (deadline.go), nil for
+	// a module run with wazero's context-done watching instead.
+	deadline atomic.Pointer[api.MutableGlobal]
 
 	root      *ctxRec
 	nextID    uint32
@@ -121,12 +124,21 @@ func (p *Plugin) newInstance(ctx context.Context, slot, gen int) (*instance, err
 		mc = mc.WithEnv(k, v)
 	}
 	r.watch(in)
-	mod, err := r.wz.InstantiateModule(in.ctx, p.mod.compiled, mc)
+	mod, err := p.mod.wz.InstantiateModule(in.ctx, p.mod.compiled, mc)
 	if err != nil {
 		in.kill(err)
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	in.mod = mod
+	if p.mod.deadline {
+		g, ok := mod.ExportedGlobal(deadlineGlobal).(api.MutableGlobal)
+		if !ok {
+			err := errors.New("the instrumented module lacks its deadline global")
+			in.kill(err)
+			return nil, fmt.Errorf("instantiate: %w", err)
+		}
+		in.deadline.Store(&g)
+	}
 	in.mem = mod.Memory()
 	if in.mem == nil {
 		in.kill(errors.New("no memory export"))
@@ -329,6 +341,17 @@ func (in *instance) call(f *fn, c *ctxRec, args ...uint64) (uint64, error) {
 		return 0, nil
 	}
 	return st[0], nil
+}
+
+// interrupt stops the instance's running callback, if any: it cancels the
+// instance's context (modules run with wazero's context-done watching stop
+// on it) and raises the injected deadline flag (instrumented modules trap
+// at their next loop iteration).
+func (in *instance) interrupt() {
+	in.cancel()
+	if g := in.deadline.Load(); g != nil {
+		(*g).Set(1)
+	}
 }
 
 func (in *instance) deadErr() error {

@@ -416,7 +416,7 @@ func (in *instance) shutdown() {
 		in.tickStop = nil
 	}
 	in.mu.Unlock()
-	in.cancel()
+	in.interrupt()
 	if in.mod != nil {
 		in.mod.Close(context.Background())
 	}
@@ -460,7 +460,7 @@ func (r *Runtime) watchLoop() {
 			r.wd.mu.Lock()
 			for in := range r.wd.set {
 				if s := in.callStart.Load(); s != 0 && s < limit {
-					in.cancel()
+					in.interrupt()
 				}
 			}
 			r.wd.mu.Unlock()

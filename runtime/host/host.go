@@ -146,12 +146,12 @@ type Runtime struct {
 	plugMu  sync.Mutex
 	plugins map[*Plugin]struct{}
 
-	wd   watchdog
+	wd watchdog
 
 	wzWatched   wazero.Runtime
 	watchedOnce sync.Once
 	watchedErr  error
-	done chan struct{}
+	done        chan struct{}
 
 	grpcMu    sync.Mutex
 	grpcConns map[string]*grpc.ClientConn

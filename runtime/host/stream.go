@@ -308,6 +308,34 @@ func (s *HTTPStream) OnRequestBody(chunk []byte, endOfStream bool) Result {
 	return s.invoke(s.in.f.reqBody, false, uint64(s.rec.id), uint64(len(s.reqBody)), b2u(endOfStream))
 }
 
+// OnRequestHeadersTake is OnRequestHeaders followed, when the filter
+// continues, by RequestHeaders, under one acquisition of the VM lock.
+func (s *HTTPStream) OnRequestHeadersTake(h Pairs, endOfStream bool) (Result, Pairs) {
+	s.lock()
+	defer s.unlock()
+	s.reqHeaders = h
+	r := s.invoke(s.in.f.reqHeaders, false, uint64(s.rec.id), uint64(len(h)), b2u(endOfStream))
+	if !r.Continue {
+		return r, nil
+	}
+	return r, s.reqHeaders.Clone()
+}
+
+// OnRequestBodyTake is OnRequestBody followed, when the filter continues,
+// by TakeRequestBody, under one acquisition of the VM lock.
+func (s *HTTPStream) OnRequestBodyTake(chunk []byte, endOfStream bool) (Result, []byte) {
+	s.lock()
+	defer s.unlock()
+	s.reqBody = append(s.reqBody, chunk...)
+	r := s.invoke(s.in.f.reqBody, false, uint64(s.rec.id), uint64(len(s.reqBody)), b2u(endOfStream))
+	if !r.Continue {
+		return r, nil
+	}
+	b := s.reqBody
+	s.reqBody = nil
+	return r, b
+}
+
 // BufferRequestBody appends chunk without calling the filter (while its
 // headers callback holds iteration).
 func (s *HTTPStream) BufferRequestBody(chunk []byte) {
@@ -329,6 +357,11 @@ func (s *HTTPStream) OnRequestTrailers(t Pairs) Result {
 func (s *HTTPStream) OnResponseHeaders(h Pairs, endOfStream bool) Result {
 	s.lock()
 	defer s.unlock()
+	return s.onResponseHeaders(h, endOfStream)
+}
+
+// onResponseHeaders is OnResponseHeaders with the VM lock held.
+func (s *HTTPStream) onResponseHeaders(h Pairs, endOfStream bool) Result {
 	s.respHeaders = h
 	if st, ok := h.Get(":status"); ok {
 		if code, err := strconv.Atoi(strings.TrimSpace(st)); err == nil {
@@ -345,6 +378,33 @@ func (s *HTTPStream) OnResponseBody(chunk []byte, endOfStream bool) Result {
 	defer s.unlock()
 	s.respBody = append(s.respBody, chunk...)
 	return s.invoke(s.in.f.respBody, false, uint64(s.rec.id), uint64(len(s.respBody)), b2u(endOfStream))
+}
+
+// OnResponseHeadersTake is OnResponseHeaders followed, when the filter
+// continues, by ResponseHeaders, under one acquisition of the VM lock.
+func (s *HTTPStream) OnResponseHeadersTake(h Pairs, endOfStream bool) (Result, Pairs) {
+	s.lock()
+	defer s.unlock()
+	r := s.onResponseHeaders(h, endOfStream)
+	if !r.Continue {
+		return r, nil
+	}
+	return r, s.respHeaders.Clone()
+}
+
+// OnResponseBodyTake is OnResponseBody followed, when the filter continues,
+// by TakeResponseBody, under one acquisition of the VM lock.
+func (s *HTTPStream) OnResponseBodyTake(chunk []byte, endOfStream bool) (Result, []byte) {
+	s.lock()
+	defer s.unlock()
+	s.respBody = append(s.respBody, chunk...)
+	r := s.invoke(s.in.f.respBody, false, uint64(s.rec.id), uint64(len(s.respBody)), b2u(endOfStream))
+	if !r.Continue {
+		return r, nil
+	}
+	b := s.respBody
+	s.respBody = nil
+	return r, b
 }
 
 // BufferResponseBody appends chunk without calling the filter.

@@ -26,6 +26,10 @@ type event struct {
 type ops interface {
 	headers(h host.Pairs, eos bool) host.Result
 	body(chunk []byte, eos bool) host.Result
+	// headersTake and bodyTake are headers and body followed, when the
+	// filter continues, by takeHeaders / takeBody, under one VM lock.
+	headersTake(h host.Pairs, eos bool) (host.Result, host.Pairs)
+	bodyTake(chunk []byte, eos bool) (host.Result, []byte)
 	buffer(chunk []byte)
 	trailers(t host.Pairs) host.Result
 	takeHeaders() host.Pairs
@@ -39,25 +43,37 @@ type reqOps struct{ s *host.HTTPStream }
 
 func (o reqOps) headers(h host.Pairs, eos bool) host.Result { return o.s.OnRequestHeaders(h, eos) }
 func (o reqOps) body(c []byte, eos bool) host.Result        { return o.s.OnRequestBody(c, eos) }
-func (o reqOps) buffer(c []byte)                            { o.s.BufferRequestBody(c) }
-func (o reqOps) trailers(t host.Pairs) host.Result          { return o.s.OnRequestTrailers(t) }
-func (o reqOps) takeHeaders() host.Pairs                    { return o.s.RequestHeaders() }
-func (o reqOps) takeBody() []byte                           { return o.s.TakeRequestBody() }
-func (o reqOps) takeTrailers() host.Pairs                   { return o.s.RequestTrailers() }
-func (o reqOps) wait(ctx context.Context) host.Result       { return o.s.Wait(ctx, host.Request) }
-func (o reqOps) poll() (host.Result, bool)                  { return o.s.Poll(host.Request) }
+func (o reqOps) headersTake(h host.Pairs, eos bool) (host.Result, host.Pairs) {
+	return o.s.OnRequestHeadersTake(h, eos)
+}
+func (o reqOps) bodyTake(c []byte, eos bool) (host.Result, []byte) {
+	return o.s.OnRequestBodyTake(c, eos)
+}
+func (o reqOps) buffer(c []byte)                      { o.s.BufferRequestBody(c) }
+func (o reqOps) trailers(t host.Pairs) host.Result    { return o.s.OnRequestTrailers(t) }
+func (o reqOps) takeHeaders() host.Pairs              { return o.s.RequestHeaders() }
+func (o reqOps) takeBody() []byte                     { return o.s.TakeRequestBody() }
+func (o reqOps) takeTrailers() host.Pairs             { return o.s.RequestTrailers() }
+func (o reqOps) wait(ctx context.Context) host.Result { return o.s.Wait(ctx, host.Request) }
+func (o reqOps) poll() (host.Result, bool)            { return o.s.Poll(host.Request) }
 
 type respOps struct{ s *host.HTTPStream }
 
 func (o respOps) headers(h host.Pairs, eos bool) host.Result { return o.s.OnResponseHeaders(h, eos) }
 func (o respOps) body(c []byte, eos bool) host.Result        { return o.s.OnResponseBody(c, eos) }
-func (o respOps) buffer(c []byte)                            { o.s.BufferResponseBody(c) }
-func (o respOps) trailers(t host.Pairs) host.Result          { return o.s.OnResponseTrailers(t) }
-func (o respOps) takeHeaders() host.Pairs                    { return o.s.ResponseHeaders() }
-func (o respOps) takeBody() []byte                           { return o.s.TakeResponseBody() }
-func (o respOps) takeTrailers() host.Pairs                   { return o.s.ResponseTrailers() }
-func (o respOps) wait(ctx context.Context) host.Result       { return o.s.Wait(ctx, host.Response) }
-func (o respOps) poll() (host.Result, bool)                  { return o.s.Poll(host.Response) }
+func (o respOps) headersTake(h host.Pairs, eos bool) (host.Result, host.Pairs) {
+	return o.s.OnResponseHeadersTake(h, eos)
+}
+func (o respOps) bodyTake(c []byte, eos bool) (host.Result, []byte) {
+	return o.s.OnResponseBodyTake(c, eos)
+}
+func (o respOps) buffer(c []byte)                      { o.s.BufferResponseBody(c) }
+func (o respOps) trailers(t host.Pairs) host.Result    { return o.s.OnResponseTrailers(t) }
+func (o respOps) takeHeaders() host.Pairs              { return o.s.ResponseHeaders() }
+func (o respOps) takeBody() []byte                     { return o.s.TakeResponseBody() }
+func (o respOps) takeTrailers() host.Pairs             { return o.s.ResponseTrailers() }
+func (o respOps) wait(ctx context.Context) host.Result { return o.s.Wait(ctx, host.Response) }
+func (o respOps) poll() (host.Result, bool)            { return o.s.Poll(host.Response) }
 
 // terminal ends a stream early: a local reply, a reset, or a wait error.
 type terminal struct {
@@ -122,12 +138,12 @@ func (st *stage) push(ev event) ([]event, *terminal) {
 	switch ev.kind {
 	case evHeaders:
 		st.sawEOS, st.headersEOS = ev.eos, ev.eos
-		r := st.o.headers(ev.h, ev.eos)
+		r, h := st.o.headersTake(ev.h, ev.eos)
 		if t := terminalOf(r); t != nil {
 			return nil, t
 		}
 		if r.Continue {
-			out = append(out, event{kind: evHeaders, h: st.o.takeHeaders(), eos: ev.eos})
+			out = append(out, event{kind: evHeaders, h: h, eos: ev.eos})
 			st.ended = ev.eos
 		} else {
 			st.held = true
@@ -139,13 +155,13 @@ func (st *stage) push(ev event) ([]event, *terminal) {
 			st.buffered = true
 			return out, nil
 		}
-		r := st.o.body(ev.data, ev.eos)
+		r, b := st.o.bodyTake(ev.data, ev.eos)
 		if t := terminalOf(r); t != nil {
 			return nil, t
 		}
 		if r.Continue {
 			st.dataHeld = false
-			out = append(out, event{kind: evData, data: st.o.takeBody(), eos: ev.eos})
+			out = append(out, event{kind: evData, data: b, eos: ev.eos})
 			st.ended = ev.eos
 		} else {
 			st.dataHeld = true

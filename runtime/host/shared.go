@@ -48,9 +48,13 @@ func hSetShared(_ context.Context, in *instance, a args) Status {
 		vm = map[string]*sharedValue{}
 		s.data[in.p.cfg.VMID] = vm
 	}
+	// Envoy's rule (proxy-wasm-cpp-host SharedData::set): a non-zero cas must
+	// match the current one when the key exists; a missing key is created
+	// whatever cas says. A guest can therefore create a key only if it is
+	// still absent by passing a cas no live key holds.
 	cur := vm[string(k)]
 	cas := a[4]
-	if cas != 0 && (cur == nil || cur.cas != cas) {
+	if cas != 0 && cur != nil && cur.cas != cas {
 		return StatusCASMismatch
 	}
 	s.cas++

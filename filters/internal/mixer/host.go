@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"github.com/wasmctl/wasmctl/sdk/proxywasm"
@@ -129,23 +130,31 @@ var ErrCasRetries = errors.New("shared data: too many CAS conflicts")
 // casRetries bounds UpdateSharedData's loop.
 const casRetries = 32
 
+// createOnlyCas is the cas UpdateSharedData passes when it creates a key.
+// Envoy (and the runtime host, and the SDK emulator) create a missing key
+// whatever cas is given, but refuse a non-zero cas that differs from an
+// existing key's. Hosts hand out cas values counting up from 1, so no live key
+// holds this one in practice: the write creates the key only if it is still
+// absent, and a VM that lost the race to create it retries on the winner's
+// value instead of overwriting it.
+const createOnlyCas = math.MaxUint32
+
 // UpdateSharedData applies update to a shared-data key with a
 // get → modify → set-with-CAS loop, retrying on a CAS mismatch, so that
 // concurrent VM instances never lose an update. A missing key is first
-// created holding initial (proxy-wasm has no create-if-absent: that write
-// uses cas 0, and because every creator writes the same neutral initial
-// value, racing creators are harmless unless one of them overwrites an
-// update made within the microseconds between its read and its write).
+// created holding initial, with a create-only write (see createOnlyCas), so
+// racing creators never overwrite each other's updates.
 // update receives the current value and returns the new value, or
 // write=false to leave the key alone. It returns what update returned last.
 func UpdateSharedData(key string, initial []byte, update func(old []byte) (value []byte, write bool)) ([]byte, error) {
 	for range casRetries {
 		old, cas, err := proxywasm.GetSharedData(key)
 		if errors.Is(err, types.ErrorStatusNotFound) {
-			if err := proxywasm.SetSharedData(key, initial, 0); err != nil {
+			err := proxywasm.SetSharedData(key, initial, createOnlyCas)
+			if err != nil && !errors.Is(err, types.ErrorStatusCasMismatch) {
 				return nil, err
 			}
-			continue
+			continue // created, or another VM created it first: read it
 		}
 		if err != nil {
 			return nil, err

@@ -70,3 +70,40 @@ func TestUpdateSharedDataRetriesOnCasConflict(t *testing.T) {
 		t.Errorf("final value %q, want 2: an increment was lost or doubled", vm.result)
 	}
 }
+
+// createVM checks the host contract UpdateSharedData's key creation relies
+// on: a create-only write makes a missing key, and never overwrites a key
+// another VM created (and maybe already updated) in the meantime.
+type createVM struct {
+	types.DefaultVMContext
+	createErr, overwriteErr error
+	created, kept           []byte
+}
+
+func (v *createVM) OnVMStart(int) types.OnVMStartStatus {
+	v.createErr = proxywasm.SetSharedData("fresh", []byte("0"), createOnlyCas)
+	v.created, _, _ = proxywasm.GetSharedData("fresh")
+	// Another VM created "taken" and counted one request on it.
+	if err := proxywasm.SetSharedData("taken", []byte("1"), 0); err != nil {
+		panic(err)
+	}
+	v.overwriteErr = proxywasm.SetSharedData("taken", []byte("0"), createOnlyCas)
+	v.kept, _, _ = proxywasm.GetSharedData("taken")
+	return true
+}
+
+func TestCreateOnlyWriteNeverOverwrites(t *testing.T) {
+	vm := &createVM{}
+	host, release := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(vm))
+	defer release()
+	host.StartVM()
+	if vm.createErr != nil || string(vm.created) != "0" {
+		t.Fatalf("create-only write of a missing key: err %v, value %q; want the key created", vm.createErr, vm.created)
+	}
+	if vm.overwriteErr != types.ErrorStatusCasMismatch {
+		t.Errorf("create-only write of an existing key: err %v, want CAS mismatch", vm.overwriteErr)
+	}
+	if string(vm.kept) != "1" {
+		t.Errorf("existing key now holds %q, want 1: another VM's update was overwritten", vm.kept)
+	}
+}

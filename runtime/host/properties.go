@@ -47,11 +47,30 @@ func hSetProperty(_ context.Context, in *instance, a args) Status {
 	if c == nil {
 		return StatusNotFound
 	}
+	key := "wasm." + strings.Join(path, ".")
+	if fs := c.streamFilterState(); fs != nil {
+		fs.Set(key, vb)
+		return StatusOK
+	}
 	if c.filterState == nil {
 		c.filterState = map[string][]byte{}
 	}
-	c.filterState["wasm."+strings.Join(path, ".")] = append([]byte(nil), vb...)
+	c.filterState[key] = append([]byte(nil), vb...)
 	return StatusOK
+}
+
+// streamFilterState is the chain-wide filter state of the stream this
+// context belongs to, or nil for root contexts and streams without one.
+func (c *ctxRec) streamFilterState() *FilterState {
+	switch {
+	case c == nil:
+		return nil
+	case c.http != nil && c.http.info != nil:
+		return c.http.info.FilterState
+	case c.tcp != nil && c.tcp.info != nil:
+		return c.tcp.info.FilterState
+	}
+	return nil
 }
 
 // splitPath splits a NUL-joined property path; a trailing NUL is ignored.
@@ -76,9 +95,16 @@ func splitPath(b []byte) []string {
 // property resolves an attribute path (Envoy's vocabulary, mixer.md §3.2).
 func (in *instance) property(path []string) (any, bool) {
 	c := in.current()
-	// Filter state written with proxy_set_property (stream first, then root).
-	if (c != nil && len(c.filterState) > 0) || (in.root != nil && len(in.root.filterState) > 0) {
+	// Filter state written with proxy_set_property: the stream's (shared by
+	// the whole chain), then this context's own, then the root context's.
+	fs := c.streamFilterState()
+	if (fs != nil && fs.Len() > 0) || (c != nil && len(c.filterState) > 0) || (in.root != nil && len(in.root.filterState) > 0) {
 		key := "wasm." + strings.Join(path, ".")
+		if fs != nil {
+			if v, ok := fs.Get(key); ok {
+				return v, true
+			}
+		}
 		for _, fc := range []*ctxRec{c, in.root} {
 			if fc != nil && fc.filterState != nil {
 				if v, ok := fc.filterState[key]; ok {
@@ -140,6 +166,9 @@ func (in *instance) property(path []string) (any, bool) {
 					m[k] = b
 				}
 			}
+		}
+		if fs := c.streamFilterState(); fs != nil {
+			fs.copyInto(m)
 		}
 		v, ok = m, true
 	}

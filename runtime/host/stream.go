@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,6 +33,54 @@ type StreamInfo struct {
 	EndTime         time.Time
 	// Metadata is dynamic metadata, served under "metadata".
 	Metadata map[string]any
+	// FilterState, when set, is the stream's filter state shared by every
+	// filter of the chain, as in Envoy: what one plugin writes with
+	// proxy_set_property, a later plugin reads with proxy_get_property.
+	// Adapters give all the StreamInfos of one stream the same FilterState;
+	// without one, a plugin's writes are visible to that plugin only.
+	FilterState *FilterState
+}
+
+// FilterState is the per-stream key/value store behind proxy_set_property.
+// Keys are "wasm." followed by the property path joined with dots. It is safe
+// for concurrent use.
+type FilterState struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// Set stores a copy of value under key.
+func (f *FilterState) Set(key string, value []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string][]byte{}
+	}
+	f.m[key] = append([]byte(nil), value...)
+}
+
+// Get returns the value stored under key.
+func (f *FilterState) Get(key string) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.m[key]
+	return v, ok
+}
+
+// Len reports how many keys are stored.
+func (f *FilterState) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.m)
+}
+
+// copyInto adds every entry to dst.
+func (f *FilterState) copyInto(dst map[string]any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, v := range f.m {
+		dst[k] = v
+	}
 }
 
 // LocalReply is a response produced by a filter with proxy_send_local_response

@@ -128,6 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Protocol: protocol(r), Scheme: "http", SourceAddr: r.RemoteAddr, TLS: r.TLS,
 		ConnectionID: h.connID.Add(1), StartTime: time.Now(),
 		UpstreamAddr: h.opt.UpstreamAddr, ClusterName: h.opt.ClusterName, RouteName: h.opt.RouteName,
+		FilterState: &host.FilterState{}, // one per stream, shared by the chain
 	}
 	if r.TLS != nil {
 		info.Scheme = "https"

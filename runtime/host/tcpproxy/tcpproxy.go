@@ -77,7 +77,7 @@ func Handle(ctx context.Context, down net.Conn, plugins []*host.Plugin, upstream
 	}
 	c := &conn{down: down}
 	defer c.closeAll()
-	info := host.StreamInfo{SourceAddr: down.RemoteAddr().String(), DestinationAddr: down.LocalAddr().String(),
+	info := host.StreamInfo{FilterState: &host.FilterState{}, SourceAddr: down.RemoteAddr().String(), DestinationAddr: down.LocalAddr().String(),
 		UpstreamAddr: upstream, ClusterName: opt.ClusterName, StartTime: time.Now()}
 	for _, p := range plugins {
 		ci := info

@@ -16,12 +16,12 @@ import (
 // AnnotationCategories is a manifest annotation holding comma-separated
 // categories, read when the image carries no wasmctl.yaml (the two-layer
 // "oci" variant has room for annotations only).
-const AnnotationCategories = "io.wasmctl.categories"
+const AnnotationCategories = wasmimage.AnnotationCategories
 
 // AnnotationKeywords is a manifest annotation holding comma-separated
 // keywords: extra search terms that, unlike categories, are not browsable
 // facets (for example "ratelimit,token-bucket,throttle").
-const AnnotationKeywords = "io.wasmctl.keywords"
+const AnnotationKeywords = wasmimage.AnnotationKeywords
 
 // errNotFilter means that a manifest is a valid OCI object but carries no wasm
 // module (a signature, an SBOM, a container image): it is not indexed.
@@ -116,6 +116,9 @@ func ReadImage(ctx context.Context, repo content.ReadOnlyStorage, desc ocispec.D
 		md.Source = cmpOr(md.Source, m.Source)
 		if len(md.Categories) == 0 {
 			md.Categories = splitList(strings.Join(m.Categories, ","))
+		}
+		if len(md.Keywords) == 0 {
+			md.Keywords = splitList(strings.Join(m.Keywords, ","))
 		}
 	}
 	return img, nil

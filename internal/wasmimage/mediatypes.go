@@ -35,6 +35,11 @@ const (
 	AnnotationABIVersion  = "module.wasm.runtime/abi_version"
 	AnnotationRuntimeType = "module.wasm.runtime/type"
 	AnnotationTitle       = ocispec.AnnotationTitle
+	// AnnotationCategories and AnnotationKeywords carry wasmctl.yaml's
+	// categories and keywords, comma-separated, so that every image variant
+	// (the two-layer "oci" one has no room for the manifest file) keeps them.
+	AnnotationCategories = "io.wasmctl.categories"
+	AnnotationKeywords   = "io.wasmctl.keywords"
 )
 
 // File names inside a compat archive and in layer titles.

@@ -19,6 +19,8 @@ type Metadata struct {
 	Version string `json:"version,omitempty"`
 	// Categories are free-form labels (auth, security, observability, ...).
 	Categories []string `json:"categories,omitempty"`
+	// Keywords are search terms that are not categories (rate-limit, jwt, ...).
+	Keywords []string `json:"keywords,omitempty"`
 	// License is an SPDX license identifier.
 	License string `json:"license,omitempty"`
 	// Source is the URL of the filter's source code.

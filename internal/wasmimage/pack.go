@@ -63,6 +63,8 @@ func Pack(ctx context.Context, dst content.Pusher, module []byte, opts PackOptio
 		set(ocispec.AnnotationVersion, m.Version)
 		set(ocispec.AnnotationLicenses, m.License)
 		set(ocispec.AnnotationSource, m.Source)
+		set(AnnotationCategories, strings.Join(m.Categories, ","))
+		set(AnnotationKeywords, strings.Join(m.Keywords, ","))
 	}
 
 	var config ocispec.Descriptor

@@ -9,7 +9,7 @@ import (
 	"oras.land/oras-go/v2/content/memory"
 )
 
-var testMeta = []byte("name: add-header\ndescription: Adds a header.\nversion: 1.2.3\nlicense: Apache-2.0\nsource: https://example.com/add-header\n")
+var testMeta = []byte("name: add-header\ndescription: Adds a header.\nversion: 1.2.3\nlicense: Apache-2.0\nsource: https://example.com/add-header\ncategories: [headers, security]\nkeywords: [cors, rewrite]\n")
 
 func TestPack_RoundTrip(t *testing.T) {
 	tests := []struct {
@@ -54,6 +54,8 @@ func TestPack_RoundTrip(t *testing.T) {
 				ocispec.AnnotationLicenses:    "Apache-2.0",
 				ocispec.AnnotationDescription: "Adds a header.",
 				"org.example/extra":           "yes",
+				AnnotationCategories:          "headers,security",
+				AnnotationKeywords:            "cors,rewrite",
 			}
 			for k, v := range want {
 				if img.Annotations[k] != v {

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"log/slog"
 	"net/http"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -16,9 +14,8 @@ import (
 func init() {
 	register(func(root *cobra.Command) {
 		var (
-			o         proxy.RunOptions
-			logLevel  string
-			logFormat string
+			o    proxy.RunOptions
+			logs logFlags
 		)
 		cmd := &cobra.Command{
 			Use:   "proxy --config runtime.yaml",
@@ -51,18 +48,9 @@ for the file format.`,
 				if o.ConfigPath == "" {
 					return UsageErrorf("--config is required: the proxy's YAML file (see runtime/README.md)")
 				}
-				var lvl slog.Level
-				if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
-					return UsageErrorf("bad --log-level %q: use debug, info, warn or error", logLevel)
-				}
-				hopts := &slog.HandlerOptions{Level: lvl}
-				switch strings.ToLower(logFormat) {
-				case "text":
-					o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), hopts))
-				case "json":
-					o.Logger = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), hopts))
-				default:
-					return UsageErrorf("bad --log-format %q: use text or json", logFormat)
+				var err error
+				if o.Logger, err = logs.logger(cmd.ErrOrStderr()); err != nil {
+					return err
 				}
 				o.Admin = func(s *proxy.Server) http.Handler { return admin.Handler(s) }
 				ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -75,8 +63,7 @@ for the file format.`,
 		f.BoolVar(&o.PlainHTTP, "plain-http", false, "reach OCI registries over plain HTTP (localhost registries)")
 		f.StringVar(&o.CacheDir, "cache-dir", "", "module and compiled-code cache (default: cache.dir, else "+proxy.DefaultCacheDir()+")")
 		f.StringVar(&o.AdminAddress, "admin", "", "admin endpoint address host:port (default: admin.address)")
-		f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-		f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+		logs.add(f)
 		root.AddCommand(cmd)
 	})
 }

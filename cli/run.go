@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -18,11 +17,11 @@ import (
 func init() {
 	register(func(root *cobra.Command) {
 		var (
-			o                   httpfilter.RunOptions
-			config, vmConfig    string
-			clusters, env       []string
-			logLevel, logFormat string
-			noCache             bool
+			o                httpfilter.RunOptions
+			config, vmConfig string
+			clusters, env    []string
+			logs             logFlags
+			noCache          bool
 		)
 		cmd := &cobra.Command{
 			Use:   "run FILTER.wasm --upstream URL",
@@ -76,18 +75,8 @@ routes, OCI pulls and hot reload use wasmctl proxy.`,
 				if o.Env, err = runKeyValues("--env", env, "K=V"); err != nil {
 					return err
 				}
-				var lvl slog.Level
-				if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
-					return UsageErrorf("bad --log-level %q: use debug, info, warn or error", logLevel)
-				}
-				hopts := &slog.HandlerOptions{Level: lvl}
-				switch strings.ToLower(logFormat) {
-				case "text":
-					o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), hopts))
-				case "json":
-					o.Logger = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), hopts))
-				default:
-					return UsageErrorf("bad --log-format %q: use text or json", logFormat)
+				if o.Logger, err = logs.logger(cmd.ErrOrStderr()); err != nil {
+					return err
 				}
 				if !noCache && o.CacheDir == "" {
 					if d, err := os.UserCacheDir(); err == nil {
@@ -121,8 +110,7 @@ routes, OCI pulls and hot reload use wasmctl proxy.`,
 		f.IntVar(&o.PoolSize, "vms", 0, "number of VM instances (default min(CPUs, 4))")
 		f.StringVar(&o.CacheDir, "cache-dir", "", "compiled-code cache directory (default: the user cache dir)")
 		f.BoolVar(&noCache, "no-cache", false, "do not keep compiled code on disk")
-		f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-		f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+		logs.add(f)
 		root.AddCommand(cmd)
 	})
 }

@@ -156,8 +156,16 @@ func writeModule(t *testing.T, root, mod string) {
 		t.Fatal(err)
 	}
 	gomod = regexp.MustCompile(`(?m)^module .*$`).ReplaceAll(gomod, []byte("module oracle"))
-	gomod = fmt.Appendf(gomod, "\nrequire github.com/wasmctl/wasmctl/sdk v0.0.0\n\nreplace github.com/wasmctl/wasmctl/sdk => %s\n",
-		filepath.Join(root, "sdk"))
+	// The root module requires the SDK and replaces it with ./sdk; the
+	// oracle module lives elsewhere, so point the replacement at this
+	// checkout's sdk directory (adding both lines if the root lacks them).
+	sdkDir := filepath.Join(root, "sdk")
+	replaceRE := regexp.MustCompile(`(?m)^replace github.com/wasmctl/wasmctl/sdk => .*$`)
+	if replaceRE.Match(gomod) {
+		gomod = replaceRE.ReplaceAll(gomod, []byte("replace github.com/wasmctl/wasmctl/sdk => "+sdkDir))
+	} else {
+		gomod = fmt.Appendf(gomod, "\nrequire github.com/wasmctl/wasmctl/sdk v0.0.0\n\nreplace github.com/wasmctl/wasmctl/sdk => %s\n", sdkDir)
+	}
 	var sum []byte
 	for _, f := range []string{"go.sum", filepath.Join("sdk", "go.sum")} {
 		b, err := os.ReadFile(filepath.Join(root, f))

@@ -40,11 +40,11 @@ type funcs struct {
 
 // ctxRec is one proxy-wasm context inside an instance.
 type ctxRec struct {
-	id          uint32
-	root        bool
-	http        *HTTPStream
-	tcp         *TCPStream
-	filterState map[string][]byte
+	id       uint32
+	root     bool
+	http     *HTTPStream
+	tcp      *TCPStream
+	ownState *FilterState // proxy_set_property when the stream has no shared FilterState
 }
 
 type phase int

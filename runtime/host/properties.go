@@ -47,30 +47,27 @@ func hSetProperty(_ context.Context, in *instance, a args) Status {
 	if c == nil {
 		return StatusNotFound
 	}
-	key := "wasm." + strings.Join(path, ".")
-	if fs := c.streamFilterState(); fs != nil {
-		fs.Set(key, vb)
-		return StatusOK
-	}
-	if c.filterState == nil {
-		c.filterState = map[string][]byte{}
-	}
-	c.filterState[key] = append([]byte(nil), vb...)
+	c.state(true).Set("wasm."+strings.Join(path, "."), vb)
 	return StatusOK
 }
 
-// streamFilterState is the chain-wide filter state of the stream this
-// context belongs to, or nil for root contexts and streams without one.
-func (c *ctxRec) streamFilterState() *FilterState {
+// state is the filter state proxy_set_property writes for this context: the
+// stream's, shared by the whole chain, when the adapter gave one; otherwise
+// the context's own (root contexts, streams without a shared state). With
+// create false it returns nil rather than allocating an empty one.
+func (c *ctxRec) state(create bool) *FilterState {
 	switch {
 	case c == nil:
 		return nil
-	case c.http != nil && c.http.info != nil:
+	case c.http != nil && c.http.info != nil && c.http.info.FilterState != nil:
 		return c.http.info.FilterState
-	case c.tcp != nil && c.tcp.info != nil:
+	case c.tcp != nil && c.tcp.info != nil && c.tcp.info.FilterState != nil:
 		return c.tcp.info.FilterState
 	}
-	return nil
+	if c.ownState == nil && create {
+		c.ownState = &FilterState{}
+	}
+	return c.ownState
 }
 
 // splitPath splits a NUL-joined property path; a trailing NUL is ignored.
@@ -95,22 +92,11 @@ func splitPath(b []byte) []string {
 // property resolves an attribute path (Envoy's vocabulary, mixer.md §3.2).
 func (in *instance) property(path []string) (any, bool) {
 	c := in.current()
-	// Filter state written with proxy_set_property: the stream's (shared by
-	// the whole chain), then this context's own, then the root context's.
-	fs := c.streamFilterState()
-	if (fs != nil && fs.Len() > 0) || (c != nil && len(c.filterState) > 0) || (in.root != nil && len(in.root.filterState) > 0) {
-		key := "wasm." + strings.Join(path, ".")
-		if fs != nil {
-			if v, ok := fs.Get(key); ok {
-				return v, true
-			}
-		}
-		for _, fc := range []*ctxRec{c, in.root} {
-			if fc != nil && fc.filterState != nil {
-				if v, ok := fc.filterState[key]; ok {
-					return v, true
-				}
-			}
+	// Filter state written with proxy_set_property: this context's (for a
+	// stream, shared by the whole chain), then the root context's.
+	for _, fc := range [2]*ctxRec{c, in.root} {
+		if v, ok := fc.state(false).lookup(path); ok {
+			return v, true
 		}
 	}
 	var info *StreamInfo
@@ -160,15 +146,8 @@ func (in *instance) property(path []string) (any, bool) {
 		}
 	case "filter_state":
 		m := map[string]any{}
-		for _, fc := range []*ctxRec{in.root, c} {
-			if fc != nil {
-				for k, b := range fc.filterState {
-					m[k] = b
-				}
-			}
-		}
-		if fs := c.streamFilterState(); fs != nil {
-			fs.copyInto(m)
+		for _, fc := range [2]*ctxRec{in.root, c} {
+			fc.state(false).copyInto(m)
 		}
 		v, ok = m, true
 	}

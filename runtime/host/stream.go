@@ -67,15 +67,27 @@ func (f *FilterState) Get(key string) ([]byte, bool) {
 	return v, ok
 }
 
-// Len reports how many keys are stored.
-func (f *FilterState) Len() int {
+// lookup returns the value stored for a property path ("wasm." + the path
+// joined with dots). It builds the key only when something is stored, and a
+// nil FilterState holds nothing.
+func (f *FilterState) lookup(path []string) ([]byte, bool) {
+	if f == nil {
+		return nil, false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.m)
+	if len(f.m) == 0 {
+		return nil, false
+	}
+	v, ok := f.m["wasm."+strings.Join(path, ".")]
+	return v, ok
 }
 
-// copyInto adds every entry to dst.
+// copyInto adds every entry to dst; a nil FilterState adds nothing.
 func (f *FilterState) copyInto(dst map[string]any) {
+	if f == nil {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for k, v := range f.m {

@@ -158,14 +158,12 @@ func writeModule(t *testing.T, root, mod string) {
 	gomod = regexp.MustCompile(`(?m)^module .*$`).ReplaceAll(gomod, []byte("module oracle"))
 	// The root module requires the SDK and replaces it with ./sdk; the
 	// oracle module lives elsewhere, so point the replacement at this
-	// checkout's sdk directory (adding both lines if the root lacks them).
-	sdkDir := filepath.Join(root, "sdk")
+	// checkout's sdk directory.
 	replaceRE := regexp.MustCompile(`(?m)^replace github.com/wasmctl/wasmctl/sdk => .*$`)
-	if replaceRE.Match(gomod) {
-		gomod = replaceRE.ReplaceAll(gomod, []byte("replace github.com/wasmctl/wasmctl/sdk => "+sdkDir))
-	} else {
-		gomod = fmt.Appendf(gomod, "\nrequire github.com/wasmctl/wasmctl/sdk v0.0.0\n\nreplace github.com/wasmctl/wasmctl/sdk => %s\n", sdkDir)
+	if !replaceRE.Match(gomod) {
+		t.Fatal("root go.mod has no `replace github.com/wasmctl/wasmctl/sdk => ./sdk`; the oracle module needs it")
 	}
+	gomod = replaceRE.ReplaceAll(gomod, []byte("replace github.com/wasmctl/wasmctl/sdk => "+filepath.Join(root, "sdk")))
 	var sum []byte
 	for _, f := range []string{"go.sum", filepath.Join("sdk", "go.sum")} {
 		b, err := os.ReadFile(filepath.Join(root, f))
